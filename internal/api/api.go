@@ -1,0 +1,255 @@
+// Package api is gantry's single AWS front door: it routes each request to a service's operation by
+// protocol, and answers in that protocol's envelope, errors included.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+
+	"github.com/gantry-dev/gantry/internal/apierr"
+	"github.com/gantry-dev/gantry/internal/logx"
+	"github.com/gantry-dev/gantry/internal/model"
+)
+
+// Protocol is how a service's requests and answers are encoded.
+type Protocol int
+
+// Protocols.
+const (
+	JSON     Protocol = iota + 1 // awsJson1_0 / awsJson1_1: X-Amz-Target, JSON bodies
+	Query                        // form-encoded Action=..., XML answers (ELBv2, IAM, STS)
+	EC2Query                     // as Query, with EC2's answer and error shapes
+)
+
+// Request is one decoded call, transport-free enough for a service's handler.
+type Request struct {
+	Service   string // the service's signing name, e.g. "ecs"
+	Operation string // e.g. "CreateCluster"
+	Scope     model.Scope
+	AccessKey string
+	RequestID string
+	// Body is the raw JSON body (JSON protocol).
+	Body []byte
+	// Form holds the parameters (query protocols).
+	Form   url.Values
+	Header http.Header
+}
+
+// Operation serves one AWS operation. The value it returns is encoded as the answer: marshalled
+// as JSON for JSON services, as XML inside the Result element for query services.
+type Operation func(ctx context.Context, r *Request) (any, error)
+
+// Service is one AWS service on the front door.
+type Service struct {
+	// SigningName is the SigV4 service name (ecs, elasticloadbalancing, ec2, iam, sts ...).
+	SigningName string
+	// TargetPrefix is the X-Amz-Target prefix for JSON services (AmazonEC2ContainerServiceV20141113).
+	TargetPrefix string
+	Protocol     Protocol
+	// XMLNamespace is the xmlns of query answers.
+	XMLNamespace string
+	// APIVersion is the Version= a query client sends; it routes unsigned query requests.
+	APIVersion string
+	Operations map[string]Operation
+	// ErrorCode names an error kind in this service's vocabulary; nil uses DefaultErrorCode.
+	ErrorCode func(apierr.Kind) string
+}
+
+// DefaultMaxBody bounds request bodies; ECS's largest documents are far below it.
+const DefaultMaxBody = 16 << 20
+
+// Server is the front door: an http.Handler for every registered service plus extra routes.
+type Server struct {
+	logger   *slog.Logger
+	maxBody  int64
+	byTarget map[string]*Service
+	byName   map[string]*Service
+	byVer    map[string]*Service
+	mux      *http.ServeMux
+	// Account is the account every caller acts as until IAM names another.
+	Account string
+}
+
+// New returns a front door serving services.
+func New(logger *slog.Logger, services ...*Service) *Server {
+	s := &Server{
+		logger:   logger.With(logx.KeyComponent, "api"),
+		maxBody:  DefaultMaxBody,
+		byTarget: map[string]*Service{},
+		byName:   map[string]*Service{},
+		byVer:    map[string]*Service{},
+		mux:      http.NewServeMux(),
+		Account:  model.DefaultAccount,
+	}
+	for _, svc := range services {
+		s.Register(svc)
+	}
+	return s
+}
+
+// Register adds a service. Call it before serving.
+func (s *Server) Register(svc *Service) {
+	if svc.TargetPrefix != "" {
+		s.byTarget[svc.TargetPrefix] = svc
+	}
+	s.byName[svc.SigningName] = svc
+	if svc.APIVersion != "" {
+		s.byVer[svc.APIVersion] = svc
+	}
+}
+
+// Handle routes a path pattern (for example "/_gantry/health" or "/v2/") to h instead of the
+// AWS protocols.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// SetMaxBody changes the request body limit.
+func (s *Server) SetMaxBody(n int64) { s.maxBody = n }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h, pattern := s.mux.Handler(r); pattern != "" {
+		h.ServeHTTP(w, r)
+		return
+	}
+	reqID := newRequestID()
+	w.Header().Set("x-amzn-RequestId", reqID)
+	scope := parseCredentialScope(r)
+	req := &Request{
+		RequestID: reqID,
+		AccessKey: scope.AccessKey,
+		Scope:     model.Scope{Account: s.Account, Region: scope.Region},
+		Header:    r.Header,
+	}
+	if req.Scope.Region == "" {
+		req.Scope.Region = model.DefaultRegion
+	}
+	svc, enc := s.route(w, r, req, scope.Service)
+	if enc == nil {
+		return
+	}
+	log := s.logger.With(logx.KeyRequestID, reqID, logx.KeyService, req.Service, logx.KeyOperation, req.Operation)
+	ctx := logx.WithLogger(r.Context(), log)
+	out, err := s.call(ctx, svc, req)
+	if err != nil {
+		enc.writeError(w, req, svc, err)
+		if apierr.KindOf(err) == apierr.Internal {
+			log.Error("request failed", logx.KeyError, err)
+		}
+		return
+	}
+	enc.writeResult(w, req, svc, out)
+}
+
+// call runs the operation, turning a panic into an internal error so the server stays up.
+func (s *Server) call(ctx context.Context, svc *Service, req *Request) (out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			logx.From(ctx).Error("operation panicked", "panic", p, "stack", string(debug.Stack()))
+			out, err = nil, fmt.Errorf("panic in %s: %w", req.Operation, apierr.Internal)
+		}
+	}()
+	op := svc.Operations[req.Operation]
+	return op(ctx, req)
+}
+
+// route finds the service and operation, reads the body, and returns the encoder to answer
+// with; it answers the error itself and returns a nil encoder when the request cannot be routed.
+func (s *Server) route(w http.ResponseWriter, r *http.Request, req *Request, signingName string) (*Service, encoder) {
+	body, err := readBody(w, r, s.maxBody)
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		enc := jsonEncoder{contentType: jsonContentType(r)}
+		prefix, op, _ := strings.Cut(target, ".")
+		svc := s.byTarget[prefix]
+		if svc == nil {
+			enc.writeError(w, req, nil, apierr.Errorf(apierr.UnknownOperation, "Unrecognized service target %q", prefix))
+			return nil, nil
+		}
+		req.Service, req.Operation, req.Body = svc.SigningName, op, body
+		if err != nil {
+			enc.writeError(w, req, svc, err)
+			return nil, nil
+		}
+		if svc.Operations[op] == nil {
+			enc.writeError(w, req, svc, apierr.Errorf(apierr.UnknownOperation, "Unknown operation %q", op))
+			return nil, nil
+		}
+		return svc, enc
+	}
+	form, ferr := queryForm(r, body)
+	svc := s.byName[signingName]
+	if svc == nil || svc.Protocol == JSON {
+		svc = s.byVer[form.Get("Version")]
+	}
+	var enc encoder = queryEncoder{}
+	if svc != nil && svc.Protocol == EC2Query {
+		enc = ec2Encoder{}
+	}
+	if svc == nil {
+		enc.writeError(w, req, nil, apierr.New(apierr.UnknownOperation, "The requested service or action is not valid for this endpoint"))
+		return nil, nil
+	}
+	req.Service, req.Operation, req.Form = svc.SigningName, form.Get("Action"), form
+	switch {
+	case err != nil:
+		enc.writeError(w, req, svc, err)
+	case ferr != nil:
+		enc.writeError(w, req, svc, ferr)
+	case svc.Operations[req.Operation] == nil:
+		enc.writeError(w, req, svc, apierr.Errorf(apierr.UnknownOperation, "The action %s is not valid for this web service.", req.Operation))
+	default:
+		return svc, enc
+	}
+	return nil, nil
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, apierr.Errorf(apierr.TooLarge, "Request body exceeds the limit of %d bytes", limit)
+	}
+	if err != nil {
+		return nil, apierr.Errorf(apierr.Serialization, "Could not read the request body: %v", err)
+	}
+	return body, nil
+}
+
+func queryForm(r *http.Request, body []byte) (url.Values, error) {
+	form := r.URL.Query()
+	if len(body) == 0 {
+		return form, nil
+	}
+	posted, err := url.ParseQuery(string(body))
+	if err != nil {
+		return form, apierr.Errorf(apierr.Serialization, "Could not decode the form body: %v", err)
+	}
+	for k, v := range posted {
+		form[k] = append(form[k], v...)
+	}
+	return form, nil
+}
+
+func jsonContentType(r *http.Request) string {
+	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/x-amz-json-1.") {
+		return ct
+	}
+	return "application/x-amz-json-1.1"
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}

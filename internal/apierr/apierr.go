@@ -1,0 +1,81 @@
+// Package apierr defines the error kinds that every layer returns and only the api layer names for AWS.
+package apierr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind is a class of failure. Kinds are errors themselves, so a layer can wrap one with context
+// (fmt.Errorf("cluster %q: %w", name, apierr.ClusterNotFound)) and the front door can find it with
+// errors.Is. Kinds are transport-free: each AWS service maps them to its own codes.
+type Kind string
+
+func (k Kind) Error() string { return string(k) }
+
+// The kinds. Their text is for logs; users see the message of an *Error or the wrapped chain.
+const (
+	InvalidParameter Kind = "invalid parameter" // a member has a bad value (ECS InvalidParameterException)
+	Client           Kind = "client error"      // the request cannot be served as asked (ECS ClientException)
+	NotFound         Kind = "not found"         // a named resource does not exist
+	ClusterNotFound  Kind = "cluster not found"
+	ServiceNotFound  Kind = "service not found"
+	ServiceNotActive Kind = "service not active"
+	AlreadyExists    Kind = "already exists"
+	Conflict         Kind = "conflict" // an optimistic write lost a race; retry the read-modify-write
+	LimitExceeded    Kind = "limit exceeded"
+	ResourceInUse    Kind = "resource in use"
+	AccessDenied     Kind = "access denied"
+	Unsupported      Kind = "unsupported"
+	Throttled        Kind = "throttled"
+	Serialization    Kind = "serialization" // the body could not be decoded
+	UnknownOperation Kind = "unknown operation"
+	MissingParameter Kind = "missing parameter"
+	TooLarge         Kind = "request too large"
+	Internal         Kind = "internal"
+)
+
+// Error is a kind with the message the user should read, worded as AWS words it.
+type Error struct {
+	Kind    Kind
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Is lets errors.Is(err, apierr.NotFound) see through an *Error.
+func (e *Error) Is(target error) bool {
+	k, ok := target.(Kind)
+	return ok && k == e.Kind
+}
+
+// New returns an *Error of kind k with message msg.
+func New(k Kind, msg string) error { return &Error{Kind: k, Message: msg} }
+
+// Errorf returns an *Error of kind k with a formatted message.
+func Errorf(k Kind, format string, args ...any) error {
+	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
+}
+
+// KindOf returns the kind of err, Internal when it has none.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	var k Kind
+	if errors.As(err, &k) {
+		return k
+	}
+	return Internal
+}
+
+// Message returns what the user should read for err: the message of the outermost *Error, or the
+// whole chain's text when the error carries a bare kind.
+func Message(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}
