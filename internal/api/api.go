@@ -139,22 +139,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := s.logger.With(logx.KeyRequestID, reqID, logx.KeyService, req.Service, logx.KeyOperation, req.Operation)
 	ctx := logx.WithLogger(r.Context(), log)
 	out, err := s.call(ctx, svc, req)
-	if err != nil {
+	if err == nil {
+		err = enc.writeResult(w, req, svc, out)
+	} else {
 		enc.writeError(w, req, svc, err)
-		if apierr.KindOf(err) == apierr.Internal {
-			log.Error("request failed", logx.KeyError, err)
-		}
-		return
 	}
-	enc.writeResult(w, req, svc, out)
+	if err != nil && apierr.KindOf(err) == apierr.Internal && !errors.Is(err, errPanic) {
+		log.Error("request failed", logx.KeyError, err)
+	}
 }
+
+// errPanic marks the error of an operation that panicked; call has logged it with its stack.
+var errPanic = errors.New("operation panicked")
 
 // call runs the operation, turning a panic into an internal error so the server stays up.
 func (s *Server) call(ctx context.Context, svc *Service, req *Request) (out any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			logx.From(ctx).Error("operation panicked", "panic", p, "stack", string(debug.Stack()))
-			out, err = nil, fmt.Errorf("panic in %s: %w", req.Operation, apierr.Internal)
+			out, err = nil, fmt.Errorf("%s: %w: %w", req.Operation, errPanic, apierr.Internal)
 		}
 	}()
 	op := svc.Operations[req.Operation]
@@ -163,28 +166,33 @@ func (s *Server) call(ctx context.Context, svc *Service, req *Request) (out any,
 
 // route finds the service and operation, reads the body, and returns the encoder to answer
 // with; it answers the error itself and returns a nil encoder when the request cannot be routed.
+// The body limit is checked first, so an oversized request is refused whatever else is wrong.
 func (s *Server) route(w http.ResponseWriter, r *http.Request, req *Request, signingName string) (*Service, encoder) {
+	target := r.Header.Get("X-Amz-Target")
 	body, err := readBody(w, r, s.maxBody)
-	if target := r.Header.Get("X-Amz-Target"); target != "" {
+	if target != "" {
 		enc := jsonEncoder{contentType: jsonContentType(r)}
 		prefix, op, _ := strings.Cut(target, ".")
 		svc := s.byTarget[prefix]
-		if svc == nil {
-			enc.writeError(w, req, nil, apierr.Errorf(apierr.UnknownOperation, "Unrecognized service target %q", prefix))
-			return nil, nil
+		if svc != nil {
+			req.Service, req.Operation, req.Body = svc.SigningName, op, body
 		}
-		req.Service, req.Operation, req.Body = svc.SigningName, op, body
-		if err != nil {
+		switch {
+		case err != nil:
 			enc.writeError(w, req, svc, err)
-			return nil, nil
-		}
-		if svc.Operations[op] == nil {
+		case svc == nil:
+			enc.writeError(w, req, nil, apierr.Errorf(apierr.UnknownOperation, "Unrecognized service target %q", prefix))
+		case svc.Operations[op] == nil:
 			enc.writeError(w, req, svc, apierr.Errorf(apierr.UnknownOperation, "Unknown operation %q", op))
-			return nil, nil
+		default:
+			return svc, enc
 		}
-		return svc, enc
+		return nil, nil
 	}
-	form, ferr := queryForm(r, body)
+	var form url.Values
+	if err == nil {
+		form, err = queryForm(r, body)
+	}
 	svc := s.byName[signingName]
 	if svc == nil || svc.Protocol == JSON {
 		svc = s.byVer[form.Get("Version")]
@@ -193,16 +201,16 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, req *Request, sig
 	if svc != nil && svc.Protocol == EC2Query {
 		enc = ec2Encoder{}
 	}
-	if svc == nil {
-		enc.writeError(w, req, nil, apierr.New(apierr.UnknownOperation, "The requested service or action is not valid for this endpoint"))
-		return nil, nil
+	if svc != nil {
+		req.Service, req.Operation, req.Form = svc.SigningName, form.Get("Action"), form
 	}
-	req.Service, req.Operation, req.Form = svc.SigningName, form.Get("Action"), form
 	switch {
 	case err != nil:
 		enc.writeError(w, req, svc, err)
-	case ferr != nil:
-		enc.writeError(w, req, svc, ferr)
+	case svc == nil:
+		enc.writeError(w, req, nil, apierr.New(apierr.UnknownOperation, "The requested service or action is not valid for this endpoint"))
+	case req.Operation == "":
+		enc.writeError(w, req, svc, apierr.New(apierr.UnknownOperation, "The request must contain the parameter Action"))
 	case svc.Operations[req.Operation] == nil:
 		enc.writeError(w, req, svc, apierr.Errorf(apierr.UnknownOperation, "The action %s is not valid for this web service.", req.Operation))
 	default:
@@ -211,10 +219,18 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, req *Request, sig
 	return nil, nil
 }
 
+// readBody reads at most limit bytes. A declared Content-Length above the limit is refused
+// before a byte is read; an undeclared one stops at the limit, so memory stays bounded either way.
+// The connection closes after the answer, so the rest of the body is never read.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		w.Header().Set("Connection", "close")
+		return nil, apierr.Errorf(apierr.TooLarge, "Request body exceeds the limit of %d bytes", limit)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
+		w.Header().Set("Connection", "close")
 		return nil, apierr.Errorf(apierr.TooLarge, "Request body exceeds the limit of %d bytes", limit)
 	}
 	if err != nil {
@@ -238,9 +254,10 @@ func queryForm(r *http.Request, body []byte) (url.Values, error) {
 	return form, nil
 }
 
+// jsonContentType answers in the JSON version the client spoke: 1.0 when it sent 1.0, else 1.1.
 func jsonContentType(r *http.Request) string {
-	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/x-amz-json-1.") {
-		return ct
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-amz-json-1.0") {
+		return "application/x-amz-json-1.0"
 	}
 	return "application/x-amz-json-1.1"
 }

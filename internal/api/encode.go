@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gantry-dev/gantry/internal/apierr"
 )
 
-// encoder answers in one protocol's envelope.
+// encoder answers in one protocol's envelope. writeResult answers an internal error instead when
+// out cannot be encoded, and returns that error so the caller can log it.
 type encoder interface {
-	writeResult(w http.ResponseWriter, req *Request, svc *Service, out any)
+	writeResult(w http.ResponseWriter, req *Request, svc *Service, out any) error
 	writeError(w http.ResponseWriter, req *Request, svc *Service, err error)
 }
 
@@ -56,11 +59,21 @@ type errorShape struct {
 	sender  bool // the caller's fault (4xx) rather than ours
 }
 
-func shapeError(svc *Service, err error) errorShape {
+// shapeError names err for svc: the service's own table first, then the protocol's words for the
+// failures the front door itself reports, then DefaultErrorCode.
+func shapeError(svc *Service, proto Protocol, err error) errorShape {
 	kind := apierr.KindOf(err)
 	code := ""
 	if svc != nil && svc.ErrorCode != nil {
 		code = svc.ErrorCode(kind)
+	}
+	if code == "" && proto != JSON {
+		switch kind {
+		case apierr.UnknownOperation:
+			code = "InvalidAction"
+		case apierr.Serialization:
+			code = "MalformedQueryString"
+		}
 	}
 	if code == "" {
 		code = DefaultErrorCode(kind)
@@ -73,7 +86,7 @@ func shapeError(svc *Service, err error) errorShape {
 	case apierr.TooLarge:
 		e.status = http.StatusRequestEntityTooLarge
 	case apierr.AccessDenied:
-		if svc != nil && svc.Protocol != JSON {
+		if proto != JSON {
 			e.status = http.StatusForbidden
 		}
 	case apierr.Throttled:
@@ -84,22 +97,24 @@ func shapeError(svc *Service, err error) errorShape {
 
 type jsonEncoder struct{ contentType string }
 
-func (j jsonEncoder) writeResult(w http.ResponseWriter, _ *Request, _ *Service, out any) {
+func (j jsonEncoder) writeResult(w http.ResponseWriter, req *Request, svc *Service, out any) error {
 	body, err := json.Marshal(out)
 	if err != nil {
-		j.writeError(w, nil, nil, err)
-		return
+		err = fmt.Errorf("encode %s answer: %w: %w", req.Operation, err, apierr.Internal)
+		j.writeError(w, req, svc, err)
+		return err
 	}
-	if out == nil {
+	if bytes.Equal(body, []byte("null")) { // no output, or a nil *Out from JSONOp
 		body = []byte("{}")
 	}
 	w.Header().Set("Content-Type", j.contentType)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
+	return nil
 }
 
 func (j jsonEncoder) writeError(w http.ResponseWriter, _ *Request, svc *Service, err error) {
-	e := shapeError(svc, err)
+	e := shapeError(svc, JSON, err)
 	body, _ := json.Marshal(struct {
 		Type    string `json:"__type"`
 		Message string `json:"message"`
@@ -114,15 +129,16 @@ func (j jsonEncoder) writeError(w http.ResponseWriter, _ *Request, svc *Service,
 // <ActionResponse xmlns=..><ActionResult>..</ActionResult><ResponseMetadata><RequestId>..
 type queryEncoder struct{}
 
-func (queryEncoder) writeResult(w http.ResponseWriter, req *Request, svc *Service, out any) {
+func (q queryEncoder) writeResult(w http.ResponseWriter, req *Request, svc *Service, out any) error {
 	var buf bytes.Buffer
 	buf.WriteString(xml.Header)
-	buf.WriteString("<" + req.Operation + "Response xmlns=\"" + svc.XMLNamespace + "\">")
+	buf.WriteString("<" + req.Operation + "Response xmlns=\"" + xmlAttr(svc.XMLNamespace) + "\">")
 	if out != nil {
 		start := xml.StartElement{Name: xml.Name{Local: req.Operation + "Result"}}
 		if err := xml.NewEncoder(&buf).EncodeElement(out, start); err != nil {
-			queryEncoder{}.writeError(w, req, svc, err)
-			return
+			err = fmt.Errorf("encode %s answer: %w: %w", req.Operation, err, apierr.Internal)
+			q.writeError(w, req, svc, err)
+			return err
 		}
 	}
 	buf.WriteString("<ResponseMetadata><RequestId>" + req.RequestID + "</RequestId></ResponseMetadata>")
@@ -130,21 +146,27 @@ func (queryEncoder) writeResult(w http.ResponseWriter, req *Request, svc *Servic
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.Bytes())
+	return nil
 }
 
 func (queryEncoder) writeError(w http.ResponseWriter, req *Request, svc *Service, err error) {
-	e := shapeError(svc, err)
+	e := shapeError(svc, Query, err)
 	typ := "Sender"
 	if !e.sender {
 		typ = "Receiver"
 	}
+	ns := ""
+	if svc != nil {
+		ns = svc.XMLNamespace
+	}
 	body, _ := xml.Marshal(struct {
 		XMLName xml.Name `xml:"ErrorResponse"`
+		Xmlns   string   `xml:"xmlns,attr,omitempty"`
 		Type    string   `xml:"Error>Type"`
 		Code    string   `xml:"Error>Code"`
 		Message string   `xml:"Error>Message"`
 		ReqID   string   `xml:"RequestId"`
-	}{Type: typ, Code: e.code, Message: e.message, ReqID: req.RequestID})
+	}{Xmlns: ns, Type: typ, Code: e.code, Message: e.message, ReqID: req.RequestID})
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(e.status)
 	_, _ = w.Write(append([]byte(xml.Header), body...))
@@ -154,16 +176,17 @@ func (queryEncoder) writeError(w http.ResponseWriter, req *Request, svc *Service
 // <requestId>, and errors use <Response><Errors>.
 type ec2Encoder struct{}
 
-func (ec2Encoder) writeResult(w http.ResponseWriter, req *Request, svc *Service, out any) {
+func (c ec2Encoder) writeResult(w http.ResponseWriter, req *Request, svc *Service, out any) error {
 	var buf bytes.Buffer
 	buf.WriteString(xml.Header)
-	buf.WriteString("<" + req.Operation + "Response xmlns=\"" + svc.XMLNamespace + "\">")
+	buf.WriteString("<" + req.Operation + "Response xmlns=\"" + xmlAttr(svc.XMLNamespace) + "\">")
 	buf.WriteString("<requestId>" + req.RequestID + "</requestId>")
 	if out != nil {
 		inner, err := innerXML(out)
 		if err != nil {
-			ec2Encoder{}.writeError(w, req, svc, err)
-			return
+			err = fmt.Errorf("encode %s answer: %w: %w", req.Operation, err, apierr.Internal)
+			c.writeError(w, req, svc, err)
+			return err
 		}
 		buf.Write(inner)
 	}
@@ -171,10 +194,11 @@ func (ec2Encoder) writeResult(w http.ResponseWriter, req *Request, svc *Service,
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.Bytes())
+	return nil
 }
 
 func (ec2Encoder) writeError(w http.ResponseWriter, req *Request, svc *Service, err error) {
-	e := shapeError(svc, err)
+	e := shapeError(svc, EC2Query, err)
 	body, _ := xml.Marshal(struct {
 		XMLName xml.Name `xml:"Response"`
 		Code    string   `xml:"Errors>Error>Code"`
@@ -184,6 +208,13 @@ func (ec2Encoder) writeError(w http.ResponseWriter, req *Request, svc *Service, 
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 	w.WriteHeader(e.status)
 	_, _ = w.Write(append([]byte(xml.Header), body...))
+}
+
+// xmlAttr escapes s for a double-quoted XML attribute.
+func xmlAttr(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
 }
 
 // innerXML encodes v's members without an element of its own around them.

@@ -33,6 +33,10 @@ const (
 	MissingParameter Kind = "missing parameter"
 	TooLarge         Kind = "request too large"
 	Internal         Kind = "internal"
+
+	ClusterContainsServices Kind = "cluster contains services"
+	ClusterContainsTasks    Kind = "cluster contains tasks"
+	UpdateInProgress        Kind = "update in progress"
 )
 
 // Error is a kind with the message the user should read, worded as AWS words it.

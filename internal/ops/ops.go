@@ -3,6 +3,7 @@
 package ops
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -15,6 +16,9 @@ type ECS struct {
 	store  *store.Store
 	now    model.Clock
 	logger *slog.Logger
+	// countCluster, when set, counts a cluster's tasks and services; later issues set it, and
+	// tests replace it.
+	countCluster func(ctx context.Context, sc model.Scope, name string) (model.ClusterCounts, error)
 }
 
 // NewECS returns the ECS operations over s.

@@ -22,8 +22,23 @@ func Service(o *ops.ECS) *api.Service {
 		Protocol:     api.JSON,
 		ErrorCode:    errorCode,
 		Operations: map[string]api.Operation{
-			"CreateCluster":    api.JSONOp(h.createCluster),
-			"DescribeClusters": api.JSONOp(h.describeClusters),
+			"CreateCluster":               api.JSONOp(h.createCluster),
+			"DescribeClusters":            api.JSONOp(h.describeClusters),
+			"ListClusters":                api.JSONOp(h.listClusters),
+			"DeleteCluster":               api.JSONOp(h.deleteCluster),
+			"UpdateCluster":               api.JSONOp(h.updateCluster),
+			"UpdateClusterSettings":       api.JSONOp(h.updateClusterSettings),
+			"PutClusterCapacityProviders": api.JSONOp(h.putClusterCapacityProviders),
+			"DescribeCapacityProviders":   api.JSONOp(h.describeCapacityProviders),
+			"TagResource":                 api.JSONOp(h.tagResource),
+			"UntagResource":               api.JSONOp(h.untagResource),
+			"ListTagsForResource":         api.JSONOp(h.listTagsForResource),
+			"RegisterTaskDefinition":      api.JSONOp(h.registerTaskDefinition),
+			"DescribeTaskDefinition":      api.JSONOp(h.describeTaskDefinition),
+			"ListTaskDefinitions":         api.JSONOp(h.listTaskDefinitions),
+			"ListTaskDefinitionFamilies":  api.JSONOp(h.listTaskDefinitionFamilies),
+			"DeregisterTaskDefinition":    api.JSONOp(h.deregisterTaskDefinition),
+			"DeleteTaskDefinitions":       api.JSONOp(h.deleteTaskDefinitions),
 		},
 	}
 }
@@ -49,6 +64,12 @@ func errorCode(k apierr.Kind) string {
 		return "UnsupportedFeatureException"
 	case apierr.Internal:
 		return "ServerException"
+	case apierr.ClusterContainsServices:
+		return "ClusterContainsServicesException"
+	case apierr.ClusterContainsTasks:
+		return "ClusterContainsTasksException"
+	case apierr.UpdateInProgress:
+		return "UpdateInProgressException"
 	}
 	return ""
 }

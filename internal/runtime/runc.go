@@ -1,0 +1,445 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Config configures a Runc (or runsc) runtime.
+type Config struct {
+	// StateRoot holds one directory per task; default /run/gantry.
+	StateRoot string
+	// CgroupParent is the cgroup every task cgroup sits under; default "gantry".
+	CgroupParent string
+	// ShimPath is the executable started as the shim; default os.Executable(). It is run as
+	// ShimPath ShimArgs... --dir <task dir>, with ShimEnv added to the environment.
+	ShimPath string
+	ShimArgs []string // default ["shim"]
+	ShimEnv  []string
+	// InitPath is bind-mounted at /.gantry-init for initProcessEnabled containers and run as
+	// "/.gantry-init init -- cmd..."; default ShimPath. It must be statically linked.
+	InitPath string
+	// OCIBinary is the runc or runsc executable; default looked up in PATH.
+	OCIBinary string
+	Logger    *slog.Logger
+}
+
+// Runc runs tasks with an OCI runtime CLI: runc by default, or runsc from NewRunsc.
+type Runc struct {
+	cfg     Config
+	kind    string
+	ociArgs []string
+	cgroups cgroupLayout
+	logger  *slog.Logger
+
+	mu      sync.Mutex
+	clients map[string]*shimClient
+}
+
+var _ Runtime = (*Runc)(nil)
+
+// NewRunc returns a runtime that drives runc.
+func NewRunc(cfg Config) (*Runc, error) {
+	return newOCIRuntime(cfg, ociRunc, nil)
+}
+
+func newOCIRuntime(cfg Config, kind string, ociArgs []string) (*Runc, error) {
+	if cfg.StateRoot == "" {
+		cfg.StateRoot = "/run/gantry"
+	}
+	if cfg.CgroupParent == "" {
+		cfg.CgroupParent = "gantry"
+	}
+	if err := validName("cgroup parent", cfg.CgroupParent); err != nil {
+		return nil, err
+	}
+	if cfg.ShimPath == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("find shim executable: %w", err)
+		}
+		cfg.ShimPath, cfg.ShimArgs = exe, []string{"shim"}
+	}
+	if cfg.InitPath == "" {
+		cfg.InitPath = cfg.ShimPath
+	}
+	if cfg.OCIBinary == "" {
+		bin, err := exec.LookPath(kind)
+		if err != nil {
+			return nil, fmt.Errorf("find %s: %w", kind, err)
+		}
+		cfg.OCIBinary = bin
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	layout, err := detectCgroups()
+	if err != nil {
+		return nil, err
+	}
+	return &Runc{cfg: cfg, kind: kind, ociArgs: ociArgs, cgroups: layout,
+		logger: cfg.Logger.With("component", "runtime", "oci", kind), clients: map[string]*shimClient{}}, nil
+}
+
+func (r *Runc) dir(taskID string) taskDir {
+	return taskDir(filepath.Join(r.cfg.StateRoot, "tasks", taskID))
+}
+
+func (r *Runc) loadTask(taskID string) (taskDir, taskRecord, error) {
+	if err := validName("task id", taskID); err != nil {
+		return "", taskRecord{}, err
+	}
+	d := r.dir(taskID)
+	var rec taskRecord
+	if err := readJSON(d.record(), &rec); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", taskRecord{}, fmt.Errorf("task %q: %w", taskID, ErrTaskNotFound)
+		}
+		return "", taskRecord{}, fmt.Errorf("task %q: %w", taskID, err)
+	}
+	return d, rec, nil
+}
+
+// CreateTask prepares the sandbox and starts the task's shim.
+func (r *Runc) CreateTask(ctx context.Context, spec TaskSpec) (err error) {
+	if err := validName("task id", spec.ID); err != nil {
+		return err
+	}
+	if spec.CPUUnits < 0 || spec.MemoryMiB < 0 {
+		return fmt.Errorf("task %q: cpu and memory must not be negative: %w", spec.ID, ErrInvalidSpec)
+	}
+	d := r.dir(spec.ID)
+	if err := os.MkdirAll(filepath.Dir(string(d)), 0o700); err != nil {
+		return fmt.Errorf("create state root: %w", err)
+	}
+	if err := os.Mkdir(string(d), 0o700); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("task %q: %w", spec.ID, ErrTaskExists)
+		}
+		return fmt.Errorf("create task dir: %w", err)
+	}
+	rec := taskRecord{ID: spec.ID, NetNSPath: spec.NetNSPath, CgroupPath: "/" + r.cfg.CgroupParent + "/" + spec.ID,
+		OCIBinary: r.cfg.OCIBinary, OCIArgs: r.ociArgs, OCIKind: r.kind, CreatedAt: time.Now().UTC()}
+	defer func() {
+		if err != nil {
+			r.cleanup(context.WithoutCancel(ctx), d, rec)
+		}
+	}()
+	if err := r.prepareSandbox(d, &rec, spec); err != nil {
+		return fmt.Errorf("task %q: %w", spec.ID, err)
+	}
+	if err := r.startShim(ctx, d); err != nil {
+		return fmt.Errorf("task %q: %w", spec.ID, err)
+	}
+	return nil
+}
+
+func (r *Runc) prepareSandbox(d taskDir, rec *taskRecord, spec TaskSpec) error {
+	for _, sub := range []string{d.ociRoot(), d.containers()} {
+		if err := os.Mkdir(sub, 0o700); err != nil {
+			return fmt.Errorf("create task dir: %w", err)
+		}
+	}
+	if rec.NetNSPath == "" {
+		if err := NewNetNS(d.netns()); err != nil {
+			return err
+		}
+		rec.NetNSPath, rec.OwnsNetNS = d.netns(), true
+	}
+	if err := r.cgroups.createTaskCgroup(rec.CgroupPath, spec.CPUUnits, spec.MemoryMiB); err != nil {
+		return err
+	}
+	return writeJSONAtomic(d.record(), rec)
+}
+
+// startShim starts the shim in its own session, so it outlives us, and waits until it serves.
+func (r *Runc) startShim(ctx context.Context, d taskDir) error {
+	logf, err := os.OpenFile(d.shimLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open shim log: %w", err)
+	}
+	defer logf.Close()
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("shim ready pipe: %w", err)
+	}
+	defer readyR.Close()
+	args := append(append([]string(nil), r.cfg.ShimArgs...), "--dir", string(d), "--ready-fd", "3")
+	cmd := exec.Command(r.cfg.ShimPath, args...)
+	cmd.Env = append(os.Environ(), r.cfg.ShimEnv...)
+	cmd.Dir = "/"
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = []*os.File{readyW}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	readyW.Close()
+	if err != nil {
+		return fmt.Errorf("start shim: %w", err)
+	}
+	// Reap the shim if it ends while we live; after we die, init does.
+	go func() { _ = cmd.Wait() }()
+	msg := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 512)
+		n, _ := readyR.Read(buf)
+		msg <- string(buf[:n])
+	}()
+	select {
+	case m := <-msg:
+		if m != "ok\n" {
+			return fmt.Errorf("start shim: %s", trimNL(m))
+		}
+		return nil
+	case <-ctx.Done():
+		_ = cmd.Process.Kill()
+		return fmt.Errorf("start shim: %w", ctx.Err())
+	}
+}
+
+func trimNL(s string) string {
+	if s == "" {
+		return "exited before it was ready"
+	}
+	if s[len(s)-1] == '\n' {
+		return s[:len(s)-1]
+	}
+	return s
+}
+
+// client returns a connection to the task's shim, dialling it when needed.
+func (r *Runc) client(ctx context.Context, taskID string) (*shimClient, taskDir, error) {
+	d, _, err := r.loadTask(taskID)
+	if err != nil {
+		return nil, "", err
+	}
+	r.mu.Lock()
+	c := r.clients[taskID]
+	r.mu.Unlock()
+	if c != nil && !c.broken() {
+		return c, d, nil
+	}
+	c, err = dialShim(ctx, d.socket())
+	if err != nil {
+		return nil, "", fmt.Errorf("task %q: %w", taskID, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old := r.clients[taskID]; old != nil && !old.broken() {
+		c.Close()
+		return old, d, nil
+	}
+	r.clients[taskID] = c
+	return c, d, nil
+}
+
+func (r *Runc) dropClient(taskID string) {
+	r.mu.Lock()
+	c := r.clients[taskID]
+	delete(r.clients, taskID)
+	r.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+}
+
+// StartContainer writes the container's bundle and has the shim create and start it.
+func (r *Runc) StartContainer(ctx context.Context, taskID string, spec ContainerSpec) (ContainerStatus, error) {
+	d, rec, err := r.loadTask(taskID)
+	if err != nil {
+		return ContainerStatus{}, err
+	}
+	if spec.InitProcessEnabled {
+		if static, err := isStaticBinary(r.cfg.InitPath); err != nil || !static {
+			return ContainerStatus{}, fmt.Errorf("container %q: init binary %s must be statically linked (build with CGO_ENABLED=0): %w",
+				spec.Name, r.cfg.InitPath, ErrInvalidSpec)
+		}
+	}
+	oci, err := buildSpec(spec, specOptions{NetNSPath: rec.NetNSPath, CgroupsPath: rec.CgroupPath + "/" + spec.Name,
+		InitPath: r.cfg.InitPath, Unified: r.cgroups.Unified, NofileCeiling: nofileCeiling()})
+	if err != nil {
+		return ContainerStatus{}, fmt.Errorf("container %q: %w", spec.Name, err)
+	}
+	if err := os.Mkdir(d.container(spec.Name), 0o700); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return ContainerStatus{}, fmt.Errorf("container %q: %w", spec.Name, ErrContainerExists)
+		}
+		return ContainerStatus{}, fmt.Errorf("container %q: %w", spec.Name, err)
+	}
+	if err := writeJSONAtomic(filepath.Join(d.container(spec.Name), "config.json"), oci); err != nil {
+		return ContainerStatus{}, fmt.Errorf("container %q: %w", spec.Name, err)
+	}
+	c, _, err := r.client(ctx, taskID)
+	if err != nil {
+		return ContainerStatus{}, err
+	}
+	st, err := c.status(ctx, methodStart, spec.Name, 0, 0)
+	if err != nil {
+		return st, fmt.Errorf("start container %q: %w", spec.Name, err)
+	}
+	return st, nil
+}
+
+// SignalContainer sends sig to the container's init.
+func (r *Runc) SignalContainer(ctx context.Context, taskID, name string, sig syscall.Signal) error {
+	c, _, err := r.client(ctx, taskID)
+	if err != nil {
+		return err
+	}
+	_, err = c.call(ctx, shimRequest{Method: methodSignal, Name: name, Signal: int(sig)})
+	return err
+}
+
+// StopContainer stops the container with sig, then SIGKILL after timeout. The shim carries the
+// escalation out even if the caller goes away.
+func (r *Runc) StopContainer(ctx context.Context, taskID, name string, sig syscall.Signal, timeout time.Duration) (ContainerStatus, error) {
+	c, _, err := r.client(ctx, taskID)
+	if err != nil {
+		return ContainerStatus{}, err
+	}
+	return c.status(ctx, methodStop, name, sig, timeout)
+}
+
+// WaitContainer blocks until the container has exited.
+func (r *Runc) WaitContainer(ctx context.Context, taskID, name string) (ContainerStatus, error) {
+	c, _, err := r.client(ctx, taskID)
+	if err != nil {
+		return ContainerStatus{}, err
+	}
+	return c.status(ctx, methodWait, name, 0, 0)
+}
+
+// Exec runs a command inside a running container.
+func (r *Runc) Exec(ctx context.Context, taskID, name string, spec ExecSpec) (ExecResult, error) {
+	c, _, err := r.client(ctx, taskID)
+	if err != nil {
+		return ExecResult{}, err
+	}
+	resp, err := c.call(ctx, shimRequest{Method: methodExec, Name: name, Exec: &spec})
+	if err != nil {
+		return ExecResult{}, err
+	}
+	if resp.Exec == nil {
+		return ExecResult{}, errors.New("shim exec: empty reply")
+	}
+	return *resp.Exec, nil
+}
+
+// TaskState asks the shim; when the shim is gone it reports what the shim last recorded, with
+// containers it never saw exit as StatusUnknown.
+func (r *Runc) TaskState(ctx context.Context, taskID string) (TaskState, error) {
+	d, rec, err := r.loadTask(taskID)
+	if err != nil {
+		return TaskState{}, err
+	}
+	st := TaskState{ID: taskID, NetNSPath: rec.NetNSPath, ShimPid: liveShimPid(d)}
+	var recs []containerRecord
+	c, _, err := r.client(ctx, taskID)
+	if err == nil {
+		var resp shimResponse
+		if resp, err = c.call(ctx, shimRequest{Method: methodState}); err == nil {
+			recs = resp.States
+		}
+	}
+	if err != nil {
+		if !errors.Is(err, ErrShimUnavailable) {
+			return TaskState{}, err
+		}
+		st.ShimPid = 0
+		recs = recordsOnDisk(d)
+	}
+	for _, cr := range recs {
+		st.Containers = append(st.Containers, cr.status())
+	}
+	return st, nil
+}
+
+func recordsOnDisk(d taskDir) []containerRecord {
+	entries, _ := os.ReadDir(d.containers())
+	var out []containerRecord
+	for _, e := range entries {
+		var cr containerRecord
+		if readJSON(d.statusFile(e.Name()), &cr) != nil {
+			continue
+		}
+		if cr.Status != StatusExited {
+			cr.Status = StatusUnknown
+		}
+		out = append(out, cr)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// ListTasks lists the tasks with a state directory, live or not.
+func (r *Runc) ListTasks(ctx context.Context) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(r.cfg.StateRoot, "tasks"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.IsDir() {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+// ReadLogs reads the container's log file from offset.
+func (r *Runc) ReadLogs(ctx context.Context, taskID, name string, offset int64, max int) ([]LogEntry, int64, error) {
+	d, _, err := r.loadTask(taskID)
+	if err != nil {
+		return nil, offset, err
+	}
+	if err := validName("container name", name); err != nil {
+		return nil, offset, err
+	}
+	return ReadLogFile(d.logFile(name), offset, max)
+}
+
+// Close drops the connections to shims; tasks keep running.
+func (r *Runc) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, c := range r.clients {
+		c.Close()
+		delete(r.clients, id)
+	}
+	return nil
+}
+
+// nofileCeiling is our own hard open-files limit when we may not exceed it, else zero.
+func nofileCeiling() uint64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			eff, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err == nil && eff&(1<<capabilityBits["CAP_SYS_RESOURCE"]) != 0 {
+				return 0
+			}
+		}
+	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0
+	}
+	return lim.Max
+}

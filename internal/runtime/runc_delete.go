@@ -1,0 +1,157 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// DeleteTask asks the shim to kill every container and exit, then removes the cgroups, the OCI
+// runtime's state, the netns it created and the state directory. Whatever the shim could not do
+// (it may be gone) is done here, so the call also cleans up after crashes.
+func (r *Runc) DeleteTask(ctx context.Context, taskID string) error {
+	if err := validName("task id", taskID); err != nil {
+		return err
+	}
+	d := r.dir(taskID)
+	if _, err := os.Stat(string(d)); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	var rec taskRecord
+	if err := readJSON(d.record(), &rec); err != nil {
+		// A create that died half way: rebuild what it may have made.
+		rec = taskRecord{ID: taskID, CgroupPath: "/" + r.cfg.CgroupParent + "/" + taskID,
+			OCIBinary: r.cfg.OCIBinary, OCIArgs: r.ociArgs, OCIKind: r.kind}
+		if _, err := os.Stat(d.netns()); err == nil {
+			rec.NetNSPath, rec.OwnsNetNS = d.netns(), true
+		}
+	}
+	if c, _, err := r.client(ctx, taskID); err == nil {
+		sctx, cancel := context.WithTimeout(ctx, time.Minute)
+		_, err = c.call(sctx, shimRequest{Method: methodShutdown})
+		cancel()
+		if err != nil && !errors.Is(err, ErrShimUnavailable) {
+			r.logger.Warn("shim shutdown", "task", taskID, "err", err)
+		}
+	}
+	r.dropClient(taskID)
+	if err := r.cleanup(ctx, d, rec); err != nil {
+		return fmt.Errorf("delete task %q: %w", taskID, err)
+	}
+	return nil
+}
+
+// cleanup removes everything the task holds on the host. Each step tolerates what is already gone.
+func (r *Runc) cleanup(ctx context.Context, d taskDir, rec taskRecord) error {
+	var errs []error
+	if err := stopShim(d); err != nil {
+		errs = append(errs, err)
+	}
+	oci := ociCLI{Binary: rec.OCIBinary, Root: d.ociRoot(), Args: rec.OCIArgs, Kind: rec.OCIKind}
+	if entries, err := os.ReadDir(d.ociRoot()); err == nil {
+		for _, e := range entries {
+			if err := oci.delete(ctx, e.Name()); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := r.cgroups.removeCgroup(rec.CgroupPath); err != nil {
+		errs = append(errs, err)
+	}
+	if rec.OwnsNetNS {
+		if err := RemoveNetNS(d.netns()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	// runsc leaves a namespace bind mount in its root; nothing may stay mounted under the dir.
+	if err := unmountUnder(string(d)); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		// Keep the directory, so a later DeleteTask can finish the job.
+		return errors.Join(errs...)
+	}
+	if err := os.RemoveAll(string(d)); err != nil {
+		return fmt.Errorf("remove task dir: %w", err)
+	}
+	return nil
+}
+
+// stopShim kills the task's shim if it still runs and waits until it is gone.
+func stopShim(d taskDir) error {
+	pid := liveShimPid(d)
+	if pid == 0 {
+		return nil
+	}
+	// A shim that was told to shut down exits by itself in a moment; only a stuck one is killed.
+	grace := time.Now().Add(2 * time.Second)
+	deadline := grace.Add(5 * time.Second)
+	killed := false
+	for liveShimPid(d) != 0 {
+		if now := time.Now(); now.After(deadline) {
+			return fmt.Errorf("shim %d still running", pid)
+		} else if now.After(grace) && !killed {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			killed = true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil
+}
+
+// liveShimPid returns the pid of the task's shim if it is alive. The pid is checked against the
+// process's command line, so a recycled pid is never mistaken for the shim.
+func liveShimPid(d taskDir) int {
+	data, err := os.ReadFile(d.shimPid())
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || !bytes.Contains(cmdline, []byte("\x00"+string(d)+"\x00")) {
+		return 0
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The state follows the command name, which ends with the last ')'.
+	if i := bytes.LastIndexByte(stat, ')'); i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' {
+		return 0
+	}
+	return pid
+}
+
+// unmountUnder detaches every mount at or below dir, deepest first.
+func unmountUnder(dir string) error {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	var points []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
+			points = append(points, f[4])
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(points)))
+	var errs []error
+	for _, p := range points {
+		if err := syscall.Unmount(p, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) {
+			errs = append(errs, fmt.Errorf("unmount %s: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,113 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	defaultExecTimeout = 30 * time.Second
+	defaultExecOutput  = 64 << 10
+)
+
+var execSeq atomic.Uint64
+
+// exec runs a command in a running container through the OCI runtime, which gives it the
+// container's user, capabilities, seccomp profile and environment.
+func (s *shim) exec(ctx context.Context, name string, spec *ExecSpec) (*ExecResult, error) {
+	c, err := s.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if spec == nil || len(spec.Args) == 0 {
+		return nil, fmt.Errorf("exec: args: at least one is required: %w", ErrInvalidSpec)
+	}
+	if rec := c.snapshot(); rec.Status != StatusRunning {
+		return nil, fmt.Errorf("exec in container %q: container is %s", name, rec.Status)
+	}
+	timeout := spec.Timeout
+	if timeout <= 0 {
+		timeout = defaultExecTimeout
+	}
+	limit := spec.MaxOutput
+	if limit <= 0 {
+		limit = defaultExecOutput
+	}
+	pidFile := filepath.Join(c.dir, "exec-"+strconv.FormatUint(execSeq.Add(1), 10)+".pid")
+	defer os.Remove(pidFile)
+	args := []string{"exec", "--pid-file", pidFile}
+	for _, e := range spec.Env {
+		args = append(args, "--env", e)
+	}
+	args = append(append(args, c.ociID), spec.Args...)
+	// Not CommandContext: on timeout the process in the container is killed, so the runtime can
+	// still reap it and exit cleanly rather than leave an orphan behind.
+	cmd := s.oci.command(context.WithoutCancel(ctx), args...)
+	out := &limitedBuffer{max: limit}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("exec in container %q: %w", name, err)
+	}
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- cmd.Wait() }()
+	var timedOut bool
+	select {
+	case err = <-waitErr:
+	case <-time.After(timeout):
+		timedOut = true
+		killExec(pidFile, cmd)
+		err = <-waitErr
+	}
+	res := &ExecResult{ExitCode: cmd.ProcessState.ExitCode(), Output: out.bytes(), TimedOut: timedOut}
+	if timedOut {
+		res.ExitCode = -1
+		return res, nil
+	}
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		return nil, fmt.Errorf("exec in container %q: %w", name, err)
+	}
+	return res, nil
+}
+
+// killExec kills the exec'd process, or the runtime itself if it has not started one yet.
+func killExec(pidFile string, cmd *exec.Cmd) {
+	if pid, err := readPidFile(pidFile); err == nil {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		return
+	}
+	_ = cmd.Process.Kill()
+}
+
+// limitedBuffer keeps the first max bytes written to it and drops the rest.
+type limitedBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := b.max - len(b.buf); room > 0 {
+		b.buf = append(b.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (b *limitedBuffer) bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]byte(nil), b.buf...)
+}

@@ -1,0 +1,104 @@
+package runtime
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// A task's state directory holds everything the task owns on disk:
+//
+//	<root>/tasks/<id>/task.json                  taskRecord, written once by CreateTask
+//	                 shim.sock shim.pid shim.log  the shim's socket (0600), pid and own log
+//	                 netns                        the namespace, when the runtime made it
+//	                 oci/                         the OCI runtime's --root
+//	                 containers/<name>/config.json, log, status.json, runc.log
+//
+// The directory is 0700 and never mounted into a container, so the socket is out of reach.
+
+type taskDir string
+
+func (d taskDir) record() string            { return filepath.Join(string(d), "task.json") }
+func (d taskDir) socket() string            { return filepath.Join(string(d), "shim.sock") }
+func (d taskDir) shimPid() string           { return filepath.Join(string(d), "shim.pid") }
+func (d taskDir) shimLog() string           { return filepath.Join(string(d), "shim.log") }
+func (d taskDir) netns() string             { return filepath.Join(string(d), "netns") }
+func (d taskDir) ociRoot() string           { return filepath.Join(string(d), "oci") }
+func (d taskDir) containers() string        { return filepath.Join(string(d), "containers") }
+func (d taskDir) container(n string) string { return filepath.Join(string(d), "containers", n) }
+func (d taskDir) logFile(n string) string   { return filepath.Join(d.container(n), "log") }
+func (d taskDir) statusFile(n string) string {
+	return filepath.Join(d.container(n), "status.json")
+}
+
+// taskRecord is what the shim and later runtime instances need to know about a task.
+type taskRecord struct {
+	ID         string    `json:"id"`
+	NetNSPath  string    `json:"netnsPath"`
+	OwnsNetNS  bool      `json:"ownsNetns"`
+	CgroupPath string    `json:"cgroupPath"`
+	OCIBinary  string    `json:"ociBinary"`
+	OCIArgs    []string  `json:"ociArgs,omitempty"`
+	OCIKind    string    `json:"ociKind"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+// containerRecord is the on-disk form of a container's status, rewritten on every change.
+type containerRecord struct {
+	Name       string    `json:"name"`
+	OCIID      string    `json:"ociId"`
+	Status     Status    `json:"status"`
+	Pid        int       `json:"pid,omitempty"`
+	ExitCode   int       `json:"exitCode"`
+	OOMKilled  bool      `json:"oomKilled,omitempty"`
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	Error      string    `json:"error,omitempty"`
+}
+
+func (r containerRecord) status() ContainerStatus {
+	return ContainerStatus{Name: r.Name, Status: r.Status, Pid: r.Pid, ExitCode: r.ExitCode,
+		OOMKilled: r.OOMKilled, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Error: r.Error}
+}
+
+// writeJSONAtomic replaces path so readers see the old or the new content, never a mix, even
+// across a crash.
+func writeJSONAtomic(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("sync %s: %w", filepath.Base(path), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+func readJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decode %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
