@@ -69,3 +69,133 @@ type TaskTimes struct {
 	StoppedAt          time.Time
 	ConnectivityAt     time.Time
 }
+
+// Task health statuses (task and container).
+const (
+	HealthHealthy   = "HEALTHY"
+	HealthUnhealthy = "UNHEALTHY"
+	HealthUnknown   = "UNKNOWN"
+)
+
+// Container statuses as ECS reports them.
+const (
+	ContainerPending = "PENDING"
+	ContainerRunning = "RUNNING"
+	ContainerStopped = "STOPPED"
+)
+
+// Task is one run of a task definition: what was asked for, where it was placed, and what is
+// known of it. The agent owns the observed half (LastStatus, Containers' runtime facts, the
+// times after CreatedAt); the API owns the desired half.
+type Task struct {
+	Scope   Scope
+	ID      string // 32 lowercase hex characters
+	Cluster string // cluster name
+	// TaskDefinitionARN names the revision the task runs; Family and Revision repeat it.
+	TaskDefinitionARN string
+	Family            string
+	Revision          int
+	LaunchType        string // FARGATE
+	CapacityProvider  string // FARGATE or FARGATE_SPOT when a strategy chose it
+	// CPU (units) and Memory (MiB) are the task's effective size after overrides, as integer strings.
+	CPU       string
+	Memory    string
+	Overrides TaskOverride
+	StartedBy string
+	Group     string
+	Tags      []Tag
+	// ClientToken is the idempotency token of the RunTask call that created the task.
+	ClientToken          string
+	EnableExecuteCommand bool
+	Network              *AwsVpcConfiguration
+
+	DesiredStatus TaskStatus
+	LastStatus    TaskStatus
+	HealthStatus  string
+	Times         TaskTimes
+	StopCode      string
+	StoppedReason string
+	Containers    []Container
+	Attachments   []Attachment
+	// HostID is the host the scheduler placed the task on; "" until placed.
+	HostID           string
+	AvailabilityZone string
+	PlatformVersion  string
+	PlatformFamily   string
+	// Version counts the task's changes, as ECS's task version does.
+	Version int64
+}
+
+// ARN is the task's ARN.
+func (t Task) ARN() string { return TaskARN(t.Scope, t.Cluster, t.ID) }
+
+// TaskARN is the ARN of task id in cluster.
+func TaskARN(sc Scope, cluster, id string) string {
+	return "arn:aws:ecs:" + sc.Region + ":" + sc.Account + ":task/" + cluster + "/" + id
+}
+
+// Container is one container of a task as ECS reports it.
+type Container struct {
+	Name string
+	// ID is the uuid of the container's ARN.
+	ID                string
+	Image             string
+	ImageDigest       string
+	RuntimeID         string
+	LastStatus        string
+	ExitCode          *int
+	Reason            string
+	HealthStatus      string
+	CPU               string
+	Memory            string
+	MemoryReservation string
+	Essential         bool
+}
+
+// ContainerARN is the ARN of container id of task taskID.
+func ContainerARN(sc Scope, cluster, taskID, id string) string {
+	return "arn:aws:ecs:" + sc.Region + ":" + sc.Account + ":container/" + cluster + "/" + taskID + "/" + id
+}
+
+// TaskOverride changes a task definition for one run.
+type TaskOverride struct {
+	ContainerOverrides []ContainerOverride
+	CPU                string
+	Memory             string
+	TaskRoleArn        string
+	ExecutionRoleArn   string
+	EphemeralStorage   *EphemeralStorage
+}
+
+// ContainerOverride changes one container for one run.
+type ContainerOverride struct {
+	Name                 string
+	Command              []string
+	Environment          []KeyValuePair
+	EnvironmentFiles     []EnvironmentFile
+	CPU                  *int
+	Memory               *int
+	MemoryReservation    *int
+	ResourceRequirements []ResourceRequirement
+}
+
+// AwsVpcConfiguration is the network placement a task asked for.
+type AwsVpcConfiguration struct {
+	Subnets        []string
+	SecurityGroups []string
+	AssignPublicIP string // ENABLED or DISABLED
+}
+
+// Attachment is a resource attached to a task, such as its elastic network interface.
+type Attachment struct {
+	ID      string
+	Type    string // ElasticNetworkInterface
+	Status  string // PRECREATED, ATTACHING, ATTACHED, DETACHING, DETACHED, DELETED
+	Details []KeyValue
+}
+
+// KeyValue is a plain name and value.
+type KeyValue struct {
+	Name  string
+	Value string
+}
