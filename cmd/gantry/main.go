@@ -36,5 +36,7 @@ func usage() {
 commands:
   server    run the API, the store, the controllers and a local agent in one process
   version   print the version
+
+Run 'gantry server -h' for the server's flags.
 `)
 }

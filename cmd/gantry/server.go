@@ -34,6 +34,9 @@ type serverFlags struct {
 	logLevel      string
 }
 
+// drainTimeout bounds how long a stopping server waits for in-flight requests.
+const drainTimeout = 10 * time.Second
+
 func defaultDataDir() string {
 	if os.Geteuid() == 0 {
 		return "/var/lib/gantry"
@@ -55,6 +58,10 @@ func runServer(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "gantry server: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		fmt.Fprintf(os.Stderr, "gantry: --log-level: %v\n", err)
@@ -64,50 +71,69 @@ func runServer(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := serve(ctx, f, logger); err != nil {
-		logger.Error("server stopped", logx.KeyError, err)
+		fmt.Fprintf(os.Stderr, "gantry: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
+// serve runs the server until ctx ends. It listens first, answering 503 on the health route
+// while the store starts, so a supervisor can tell "starting" from "down".
 func serve(ctx context.Context, f serverFlags, logger *slog.Logger) error {
 	if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	cli, closeStore, err := openEtcd(ctx, f)
+	lock, err := lockDataDir(f.dataDir)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	st := store.New(cli, f.etcdPrefix)
-
-	front := api.New(logger, ecs.Service(ops.NewECS(st, logger)))
-	var ready readiness
-	front.Handle("/_gantry/health", &ready)
+	defer lock.Close()
 
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: front, ReadHeaderTimeout: 10 * time.Second}
+	gate := &gate{}
+	srv := &http.Server{Handler: gate, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	ready.set(true)
+
+	cli, closeStore, err := openEtcd(ctx, f)
+	if err != nil {
+		shutdown(srv, logger)
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
+		return err
+	}
+	// Runs after the explicit shutdown below: requests drain before the store closes.
+	defer closeStore()
+
+	st := store.New(cli, f.etcdPrefix)
+	gate.open(api.New(logger, ecs.Service(ops.NewECS(st, logger))))
 	printBanner(ln.Addr().String(), f)
+	logger.Info("ready", "listen", ln.Addr().String(), "data_dir", f.dataDir)
 
 	select {
 	case <-ctx.Done():
+		logger.Info("shutting down")
+		gate.close()
+		shutdown(srv, logger)
+		return nil
 	case err := <-errc:
+		shutdown(srv, logger)
 		return fmt.Errorf("serve: %w", err)
 	}
-	logger.Info("shutting down")
-	ready.set(false)
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+}
+
+// shutdown stops accepting connections and waits for in-flight requests.
+func shutdown(srv *http.Server, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("requests still in flight after drain timeout", logx.KeyError, err)
+		srv.Close()
 	}
-	return nil
 }
 
 // openEtcd connects to the configured etcd, or starts the embedded member.
@@ -142,25 +168,44 @@ func printBanner(addr string, f serverFlags) {
 		storeDesc = "etcd at " + f.etcdEndpoints
 	}
 	fmt.Printf(`gantry %s is ready
-  AWS API:  http://%s
+  AWS API:  http://%s   (health: http://%s/_gantry/health)
   data:     %s (%s)
   use it:   export AWS_ENDPOINT_URL=http://%s AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
             aws ecs list-clusters
-`, version, addr, f.dataDir, storeDesc, addr)
+`, version, addr, addr, f.dataDir, storeDesc, addr)
 }
 
-// readiness answers the health endpoint: 200 once every component is up, 503 before and
-// while shutting down.
-type readiness struct{ ok atomic.Bool }
+// gate answers the health route itself and hands everything else to the front door once it
+// is open; before that, and while stopping, both answer 503.
+type gate struct {
+	front    atomic.Pointer[api.Server]
+	stopping atomic.Bool
+}
 
-func (r *readiness) set(v bool) { r.ok.Store(v) }
+func (g *gate) open(front *api.Server) { g.front.Store(front) }
 
-func (r *readiness) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	if !r.ok.Load() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, `{"status":"starting"}`)
+func (g *gate) close() { g.stopping.Store(true) }
+
+func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	front := g.front.Load()
+	if r.URL.Path == "/_gantry/health" {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case g.stopping.Load():
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, `{"status":"stopping"}`)
+		case front == nil:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, `{"status":"starting"}`)
+		default:
+			fmt.Fprintln(w, `{"status":"ok"}`)
+		}
 		return
 	}
-	fmt.Fprintln(w, `{"status":"ok"}`)
+	if front == nil {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "gantry is starting", http.StatusServiceUnavailable)
+		return
+	}
+	front.ServeHTTP(w, r)
 }

@@ -1,0 +1,46 @@
+# gantry: the two commands are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+
+GO      ?= go
+LISTEN  ?= 127.0.0.1:4566
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: all setup install build run test e2e bench fmt vet
+
+all: build
+
+# setup installs the Debian packages gantry needs (quick when they are there) and builds.
+setup:
+	scripts/setup.sh
+
+# install: the packages only.
+install:
+	scripts/setup.sh install
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/gantry ./cmd/gantry
+
+# run: install what is missing, build, and start the server in the foreground.
+run: install build
+	bin/gantry server --listen $(LISTEN)
+
+# test: install what the tests need, then the whole suite, race detector on, as root.
+test:
+	scripts/setup.sh install
+	$(GO) test -race -count=1 -timeout 60m ./...
+
+e2e:
+	$(GO) test -race -count=1 -timeout 30m ./internal/e2e/
+
+# bench: task definition requests per second, gantry against moto_server, same client.
+BENCH_FLAGS ?=
+bench: build
+	$(GO) run ./bench/cmd/taskdefs -gantry bin/gantry $(BENCH_FLAGS)
+
+fmt:
+	gofmt -l -w cmd internal bench
+
+vet:
+	$(GO) vet ./...

@@ -1,0 +1,59 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+)
+
+// gantryBin is the server binary built once for this test binary, with -race when the tests
+// run with -race, so the server's races fail the suite too.
+var gantryBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	// GANTRY_E2E_BIN runs the tests against a binary built elsewhere, e.g. from another commit.
+	if gantryBin = os.Getenv("GANTRY_E2E_BIN"); gantryBin != "" {
+		return m.Run()
+	}
+	dir, err := os.MkdirTemp("", "gantry-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	if gantryBin, err = Build(ctx, dir, raceEnabled); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: build gantry:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// startServer runs a gantry server for one test on a free port with a fresh data dir (or the
+// given one), and stops it when the test ends.
+func startServer(t *testing.T, dataDir string, args ...string) *Server {
+	t.Helper()
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
+	s, err := Start(t.Context(), Options{Binary: gantryBin, DataDir: dataDir, Args: args})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := s.Stop(30 * time.Second); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("gantry output:\n%s", s.Output())
+		}
+	})
+	return s
+}
