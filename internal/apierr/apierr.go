@@ -37,6 +37,11 @@ const (
 	ClusterContainsServices Kind = "cluster contains services"
 	ClusterContainsTasks    Kind = "cluster contains tasks"
 	UpdateInProgress        Kind = "update in progress"
+
+	RepositoryNotFound      Kind = "repository not found" // an image repository (ECR)
+	RepositoryAlreadyExists Kind = "repository already exists"
+	RepositoryNotEmpty      Kind = "repository not empty"
+	ImageNotFound           Kind = "image not found"
 )
 
 // Error is a kind with the message the user should read, worded as AWS words it.

@@ -87,6 +87,10 @@ func NewFSMeta(root string) *FSMeta { return &FSMeta{root: root} }
 func (m *FSMeta) repoDir(name string) string { return filepath.Join(m.root, filepath.FromSlash(name)) }
 
 func (m *FSMeta) existsLocked(name string) error {
+	if !ValidName(name) {
+		// Names become paths: a name the distribution spec forbids never reaches the disk.
+		return fmt.Errorf("repository %q: %w", name, ErrInvalidName)
+	}
 	if _, err := os.Stat(filepath.Join(m.repoDir(name), "_repo.json")); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("repository %q: %w", name, ErrRepositoryNotFound)
@@ -297,6 +301,9 @@ func (m *FSMeta) tagPath(repo, tag string) string {
 func (m *FSMeta) PutTag(_ context.Context, repo string, tag Tag) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !tagRe.MatchString(tag.Name) {
+		return fmt.Errorf("%q: %w", tag.Name, ErrInvalidTag)
+	}
 	if _, err := m.manifestLocked(repo, tag.Digest); err != nil {
 		return err
 	}
@@ -309,6 +316,9 @@ func (m *FSMeta) PutTag(_ context.Context, repo string, tag Tag) error {
 func (m *FSMeta) Tag(_ context.Context, repo, name string) (Tag, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	if !tagRe.MatchString(name) {
+		return Tag{}, fmt.Errorf("%q: %w", name, ErrInvalidTag)
+	}
 	if err := m.existsLocked(repo); err != nil {
 		return Tag{}, err
 	}
@@ -353,6 +363,9 @@ func (m *FSMeta) tagsLocked(repo string) ([]Tag, error) {
 func (m *FSMeta) DeleteTag(_ context.Context, repo, name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !tagRe.MatchString(name) {
+		return fmt.Errorf("%q: %w", name, ErrInvalidTag)
+	}
 	if err := m.existsLocked(repo); err != nil {
 		return err
 	}

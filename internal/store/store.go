@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"strings"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -183,9 +185,30 @@ func (t *table[T, R]) Mutate(ctx context.Context, k string, fn func(*T) error) (
 		if err == nil {
 			return Versioned[T]{Value: cur.Value, Revision: rev}, nil
 		}
-		if apierr.KindOf(err) != apierr.Conflict || attempt >= 50 || ctx.Err() != nil {
+		if apierr.KindOf(err) != apierr.Conflict || attempt >= maxMutateAttempts {
 			return Versioned[T]{}, err
 		}
+		if err := backoff(ctx, attempt); err != nil {
+			return Versioned[T]{}, err
+		}
+	}
+}
+
+// maxMutateAttempts bounds a read-modify-write that keeps losing races; with the jittered
+// backoff below it spans several seconds of contention.
+const maxMutateAttempts = 200
+
+// backoff sleeps a random time that grows with attempt (up to 20 ms), so writers that collided
+// spread out instead of colliding again.
+func backoff(ctx context.Context, attempt int) error {
+	ceiling := time.Duration(min(attempt+1, 20)) * time.Millisecond
+	t := time.NewTimer(rand.N(ceiling))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
