@@ -42,6 +42,9 @@ const (
 	RepositoryAlreadyExists Kind = "repository already exists"
 	RepositoryNotEmpty      Kind = "repository not empty"
 	ImageNotFound           Kind = "image not found"
+
+	// TokenReused is an idempotency token sent again with different parameters.
+	TokenReused Kind = "idempotency token reused"
 )
 
 // Error is a kind with the message the user should read, worded as AWS words it.

@@ -19,11 +19,15 @@ type ECS struct {
 	// countCluster, when set, counts a cluster's tasks and services; later issues set it, and
 	// tests replace it.
 	countCluster func(ctx context.Context, sc model.Scope, name string) (model.ClusterCounts, error)
+	// placement configures where RunTask places tasks (tasks.go).
+	placement placementConfig
 }
 
 // NewECS returns the ECS operations over s.
 func NewECS(s *store.Store, logger *slog.Logger) *ECS {
-	return &ECS{store: s, now: time.Now, logger: logger.With("component", "ops.ecs")}
+	e := &ECS{store: s, now: time.Now, logger: logger.With("component", "ops.ecs")}
+	e.countCluster = e.countTasks
+	return e
 }
 
 // SetClock replaces the clock, for tests.

@@ -1,5 +1,3 @@
-
-
 package ecr_test
 
 import (

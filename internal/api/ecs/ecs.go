@@ -39,6 +39,10 @@ func Service(o *ops.ECS) *api.Service {
 			"ListTaskDefinitionFamilies":  api.JSONOp(h.listTaskDefinitionFamilies),
 			"DeregisterTaskDefinition":    api.JSONOp(h.deregisterTaskDefinition),
 			"DeleteTaskDefinitions":       api.JSONOp(h.deleteTaskDefinitions),
+			"RunTask":                     api.JSONOp(h.runTask),
+			"StopTask":                    api.JSONOp(h.stopTask),
+			"DescribeTasks":               api.JSONOp(h.describeTasks),
+			"ListTasks":                   api.JSONOp(h.listTasks),
 		},
 	}
 }
@@ -62,6 +66,8 @@ func errorCode(k apierr.Kind) string {
 		return "AccessDeniedException"
 	case apierr.Unsupported:
 		return "UnsupportedFeatureException"
+	case apierr.TokenReused:
+		return "ConflictException"
 	case apierr.Internal:
 		return "ServerException"
 	case apierr.ClusterContainsServices:
