@@ -20,7 +20,7 @@ install:
 	scripts/setup.sh install
 
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/gantry ./cmd/gantry
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/gantry ./cmd/gantry
 
 # run: install what is missing, build, and start the server in the foreground.
 run: install build

@@ -80,5 +80,5 @@ if [ "${GANTRY_WITH_GVISOR:-0}" = 1 ]; then
 fi
 if [ "$mode" = all ]; then
 	log "building bin/gantry"
-	go build -o bin/gantry ./cmd/gantry
+	CGO_ENABLED=0 go build -o bin/gantry ./cmd/gantry
 fi

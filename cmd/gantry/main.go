@@ -4,6 +4,8 @@ package main
 import (
 	"fmt"
 	"os"
+
+	"github.com/gantry-dev/gantry/internal/runtime"
 )
 
 func main() {
@@ -15,6 +17,12 @@ func main() {
 	switch os.Args[1] {
 	case "server":
 		code = runServer(os.Args[2:])
+	case "shim":
+		// The per-task shim: started by the runtime, it outlives the server.
+		code = runtime.ShimMain(os.Args[2:])
+	case "init":
+		// A task container's pid 1 when initProcessEnabled is set.
+		code = runtime.InitMain(os.Args[2:])
 	case "version":
 		fmt.Println("gantry", version)
 	case "-h", "--help", "help":

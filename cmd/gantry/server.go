@@ -19,10 +19,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/gantry-dev/gantry/internal/api"
-	"github.com/gantry-dev/gantry/internal/api/ecs"
 	"github.com/gantry-dev/gantry/internal/etcdnode"
 	"github.com/gantry-dev/gantry/internal/logx"
-	"github.com/gantry-dev/gantry/internal/ops"
 	"github.com/gantry-dev/gantry/internal/store"
 )
 
@@ -32,6 +30,7 @@ type serverFlags struct {
 	etcdEndpoints string
 	etcdPrefix    string
 	logLevel      string
+	host          hostFlags
 }
 
 // drainTimeout bounds how long a stopping server waits for in-flight requests.
@@ -55,6 +54,7 @@ func runServer(args []string) int {
 	fs.StringVar(&f.etcdEndpoints, "etcd-endpoints", "", "comma-separated endpoints of an existing etcd cluster (default: run an embedded etcd in the data dir)")
 	fs.StringVar(&f.etcdPrefix, "etcd-prefix", "/gantry", "key prefix of gantry's records in etcd")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.host.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -110,9 +110,25 @@ func serve(ctx context.Context, f serverFlags, logger *slog.Logger) error {
 	defer closeStore()
 
 	st := store.New(cli, f.etcdPrefix)
-	gate.open(api.New(logger, ecs.Service(ops.NewECS(st, logger))))
+	comps, err := buildComponents(f, st, ln.Addr().String(), logger)
+	if err != nil {
+		shutdown(srv, logger)
+		return err
+	}
+	// The agent stops with the server; the tasks it runs do not: their shims outlive it and the
+	// next server adopts them.
+	agentCtx, stopAgent := context.WithCancel(context.Background())
+	agentDone := make(chan error, 1)
+	go func() { agentDone <- comps.agent.Run(agentCtx) }()
+	defer func() {
+		stopAgent()
+		if err := <-agentDone; err != nil && agentCtx.Err() == nil {
+			logger.Error("agent stopped", logx.KeyError, err)
+		}
+	}()
+	gate.open(comps.front, comps.healthBody)
 	printBanner(ln.Addr().String(), f)
-	logger.Info("ready", "listen", ln.Addr().String(), "data_dir", f.dataDir)
+	logger.Info("ready", "listen", ln.Addr().String(), "data_dir", f.dataDir, "runtime", f.host.runtime)
 
 	select {
 	case <-ctx.Done():
@@ -123,6 +139,11 @@ func serve(ctx context.Context, f serverFlags, logger *slog.Logger) error {
 	case err := <-errc:
 		shutdown(srv, logger)
 		return fmt.Errorf("serve: %w", err)
+	case err := <-agentDone:
+		agentDone <- err // for the deferred wait
+		gate.close()
+		shutdown(srv, logger)
+		return fmt.Errorf("agent: %w", err)
 	}
 }
 
@@ -179,10 +200,17 @@ func printBanner(addr string, f serverFlags) {
 // is open; before that, and while stopping, both answer 503.
 type gate struct {
 	front    atomic.Pointer[api.Server]
+	health   atomic.Pointer[healthFunc]
 	stopping atomic.Bool
 }
 
-func (g *gate) open(front *api.Server) { g.front.Store(front) }
+// healthFunc renders the ready server's health document.
+type healthFunc func(ctx context.Context) ([]byte, error)
+
+func (g *gate) open(front *api.Server, health healthFunc) {
+	g.health.Store(&health)
+	g.front.Store(front)
+}
 
 func (g *gate) close() { g.stopping.Store(true) }
 
@@ -198,7 +226,13 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprintln(w, `{"status":"starting"}`)
 		default:
-			fmt.Fprintln(w, `{"status":"ok"}`)
+			body, err := (*g.health.Load())(r.Context())
+			if err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprintf(w, "{\"status\":\"degraded\",\"error\":%q}\n", err.Error())
+				return
+			}
+			w.Write(append(body, '\n'))
 		}
 		return
 	}

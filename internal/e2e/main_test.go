@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/gantry-dev/gantry/internal/runtime"
 )
 
 // gantryBin is the server binary built once for this test binary, with -race when the tests
@@ -54,6 +57,31 @@ func startServer(t *testing.T, dataDir string, args ...string) *Server {
 		if t.Failed() {
 			t.Logf("gantry output:\n%s", s.Output())
 		}
+		// Tasks outlive their server by design; a test's tasks must not outlive the test.
+		reapTasks(t, dataDir)
 	})
 	return s
+}
+
+// reapTasks deletes every sandbox left under a server's data dir: shims, containers, cgroups
+// and mounts. After a passing test there are none.
+func reapTasks(t *testing.T, dataDir string) {
+	t.Helper()
+	rt, err := runtime.NewRunc(runtime.Config{StateRoot: filepath.Join(dataDir, "run")})
+	if err != nil {
+		t.Errorf("reap tasks: %v", err)
+		return
+	}
+	defer rt.Close()
+	ctx := context.Background()
+	ids, err := rt.ListTasks(ctx)
+	if err != nil {
+		t.Errorf("reap tasks: %v", err)
+		return
+	}
+	for _, id := range ids {
+		if err := rt.DeleteTask(ctx, id); err != nil {
+			t.Errorf("reap task %s: %v", id, err)
+		}
+	}
 }

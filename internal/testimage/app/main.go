@@ -36,9 +36,14 @@ func main() {
 	case "alloc":
 		alloc(atoi(arg(args, 0, "16")))
 	case "ignore-term":
-		signal.Ignore(syscall.SIGTERM)
+		// Catch SIGTERM and drop it: a process that blocks with no runnable goroutine would be
+		// killed by Go's deadlock detector, and Ignore alone leaves nothing to block on.
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGTERM)
 		fmt.Println("ignoring SIGTERM")
-		select {}
+		for range sigs {
+			fmt.Println("got SIGTERM, ignoring it")
+		}
 	case "caps":
 		caps()
 	case "print":

@@ -1,0 +1,291 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gantry-dev/gantry/internal/agent/taskrunner"
+	"github.com/gantry-dev/gantry/internal/image"
+	"github.com/gantry-dev/gantry/internal/logx"
+	"github.com/gantry-dev/gantry/internal/model"
+	"github.com/gantry-dev/gantry/internal/runtime"
+)
+
+// Config configures an Agent. Control, Runtime and Puller are required.
+type Config struct {
+	Control Control
+	Runtime runtime.Runtime
+	// RuntimeName is reported with the host: runc or runsc.
+	RuntimeName string
+	Puller      image.Puller
+	// Rootfs and Network default to overlayfs mounts and a loopback-only namespace.
+	Rootfs  taskrunner.Rootfs
+	Network taskrunner.Network
+	// StateDir holds the host id and one directory per task; default /var/lib/gantry/agent.
+	StateDir string
+	// HostID names the host; when empty it is read from (or made and saved in) StateDir.
+	HostID string
+	// LocalRegistryHost receives ECR image references, e.g. "127.0.0.1:4566".
+	LocalRegistryHost string
+	// CPU (units) and MemoryMiB are the host's size; detected when zero.
+	CPU       int64
+	MemoryMiB int64
+	// ReserveCPU and ReserveMemoryMiB are kept back for gantry and the system: 256 units and
+	// 512 MiB when zero, none when negative.
+	ReserveCPU       int64
+	ReserveMemoryMiB int64
+	// HeartbeatInterval defaults to 10 s.
+	HeartbeatInterval time.Duration
+	// OrphanGrace is how long after the assignment watch starts the agent waits before removing
+	// sandboxes found at start that no assignment claimed; default 5 s.
+	OrphanGrace time.Duration
+	// TimeUnit is one second of task definition time; tests shorten it.
+	TimeUnit time.Duration
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// Agent runs the tasks placed on this host.
+type Agent struct {
+	cfg Config
+	log *slog.Logger
+
+	mu sync.Mutex
+	// host is the registered host; zero until Run registered it.
+	host    model.Host
+	runners map[string]*runnerEntry
+	// done lists tasks whose runner finished, so late assignment changes do not restart them.
+	done map[string]bool
+	wg   sync.WaitGroup
+}
+
+type runnerEntry struct {
+	r        *taskrunner.Runner
+	cpu, mem int64
+}
+
+// Usage is the host's capacity and what its tasks reserve of it.
+type Usage struct {
+	HostID         string
+	CapacityCPU    int64
+	CapacityMemory int64
+	ReservedCPU    int64
+	ReservedMemory int64
+	Tasks          int
+}
+
+// New returns an agent; it does nothing until Run.
+func New(cfg Config) *Agent {
+	if cfg.StateDir == "" {
+		cfg.StateDir = "/var/lib/gantry/agent"
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = 10 * time.Second
+	}
+	if cfg.OrphanGrace <= 0 {
+		cfg.OrphanGrace = 5 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = logx.Discard()
+	}
+	return &Agent{cfg: cfg, log: cfg.Logger.With(logx.KeyComponent, "agent"),
+		runners: map[string]*runnerEntry{}, done: map[string]bool{}}
+}
+
+// Usage returns the host's capacity and the sizes of the tasks it runs.
+func (a *Agent) Usage() Usage {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	u := Usage{HostID: a.host.ID, CapacityCPU: a.host.CapacityCPU, CapacityMemory: a.host.CapacityMemory, Tasks: len(a.runners)}
+	for _, e := range a.runners {
+		u.ReservedCPU += e.cpu
+		u.ReservedMemory += e.mem
+	}
+	return u
+}
+
+// Run registers the host, adopts the tasks already on it, runs the tasks assigned to it and
+// heartbeats, until ctx ends. Tasks keep running after Run returns; the next agent adopts them.
+func (a *Agent) Run(ctx context.Context) error {
+	host, err := a.hostInfo()
+	if err != nil {
+		return err
+	}
+	log := a.log.With(logx.KeyHostID, host.ID)
+	if err := a.cfg.Control.RegisterHost(ctx, host); err != nil {
+		return fmt.Errorf("register host %s: %w", host.ID, err)
+	}
+	a.mu.Lock()
+	a.host = host
+	a.mu.Unlock()
+	found, err := a.tasksOnHost(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("agent started", "cpu", host.CapacityCPU, "memory", host.CapacityMemory, "tasks_found", len(found))
+	defer a.wg.Wait()
+	var hb sync.WaitGroup
+	hb.Add(1)
+	go func() { defer hb.Done(); a.heartbeat(ctx, host.ID) }()
+	defer hb.Wait()
+	return a.serve(ctx, host.ID, found)
+}
+
+// serve follows the host's assignments, re-watching when the watch breaks, and removes the
+// sandboxes nobody claimed once the grace period has passed.
+func (a *Agent) serve(ctx context.Context, hostID string, found map[string]bool) error {
+	orphans := time.NewTimer(a.cfg.OrphanGrace)
+	defer orphans.Stop()
+	for ctx.Err() == nil {
+		ch, err := a.cfg.Control.WatchAssignments(ctx, hostID)
+		if err != nil {
+			a.log.Warn("watch assignments", logx.KeyError, err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		a.follow(ctx, ch, orphans.C, found)
+	}
+	return nil
+}
+
+// follow applies assignments from one watch until it ends.
+func (a *Agent) follow(ctx context.Context, ch <-chan model.Assignment, orphans <-chan time.Time, found map[string]bool) {
+	for {
+		select {
+		case as, ok := <-ch:
+			if !ok {
+				return
+			}
+			a.assign(ctx, as, found[as.Task.ID])
+		case <-orphans:
+			a.removeOrphans(ctx, found)
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// assign hands an assignment to its task's runner, starting one if the task has none.
+func (a *Agent) assign(ctx context.Context, as model.Assignment, onHost bool) {
+	id := as.Task.ID
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.done[id] {
+		return
+	}
+	if e, ok := a.runners[id]; ok {
+		e.r.Update(as)
+		return
+	}
+	if as.Task.LastStatus == model.TaskStopped {
+		return
+	}
+	dir := a.taskDir(id)
+	// A task past starting that has no runner here was started by a previous agent: adopt it
+	// (or, when it left no trace, stop it as lost) rather than start it again.
+	adopt := onHost || taskrunner.HasRecord(dir) || model.TaskActivating.CanMoveTo(as.Task.LastStatus)
+	r := taskrunner.New(taskrunner.Config{
+		Assignment: as, Runtime: a.cfg.Runtime, Puller: a.cfg.Puller, Reporter: a.cfg.Control,
+		Rootfs: a.cfg.Rootfs, Network: a.cfg.Network, StateDir: dir, LocalRegistryHost: a.cfg.LocalRegistryHost,
+		Adopt: adopt, TimeUnit: a.cfg.TimeUnit, Now: a.cfg.Now, Logger: a.cfg.Logger,
+	})
+	cpu, _ := model.ParseTaskCPU(as.Task.CPU)
+	mem, _ := model.ParseTaskMemory(as.Task.Memory)
+	a.runners[id] = &runnerEntry{r: r, cpu: int64(cpu), mem: int64(mem)}
+	a.wg.Add(1)
+	go a.run(ctx, r)
+}
+
+func (a *Agent) run(ctx context.Context, r *taskrunner.Runner) {
+	defer a.wg.Done()
+	if err := r.Run(ctx); err != nil {
+		a.log.Error("task runner failed", logx.KeyError, err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.runners, r.ID())
+	if r.Finished() {
+		a.done[r.ID()] = true
+	}
+}
+
+func (a *Agent) taskDir(id string) string { return filepath.Join(a.cfg.StateDir, "tasks", id) }
+
+// tasksOnHost lists the tasks with a sandbox in the runtime or a directory in the state dir.
+func (a *Agent) tasksOnHost(ctx context.Context) (map[string]bool, error) {
+	ids, err := a.cfg.Runtime.ListTasks(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list runtime tasks: %w", err)
+	}
+	found := map[string]bool{}
+	for _, id := range ids {
+		found[id] = true
+	}
+	ents, err := os.ReadDir(filepath.Join(a.cfg.StateDir, "tasks"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("list task state: %w", err)
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			found[e.Name()] = true
+		}
+	}
+	return found, nil
+}
+
+// removeOrphans releases the tasks found at start that no assignment claimed.
+func (a *Agent) removeOrphans(ctx context.Context, found map[string]bool) {
+	for id := range found {
+		a.mu.Lock()
+		claimed := a.runners[id] != nil || a.done[id]
+		a.mu.Unlock()
+		if claimed {
+			continue
+		}
+		dir := a.taskDir(id)
+		err := taskrunner.Release(ctx, taskrunner.ReleaseConfig{Runtime: a.cfg.Runtime, Rootfs: a.cfg.Rootfs,
+			Network: a.cfg.Network, StateDir: dir}, id, nil)
+		if err == nil {
+			err = os.RemoveAll(dir)
+		}
+		if err != nil {
+			a.log.Error("remove orphan task", "task_id", id, logx.KeyError, err)
+			continue
+		}
+		a.log.Info("removed orphan task", "task_id", id)
+	}
+}
+
+// heartbeat tells the control plane the host is alive, every interval.
+func (a *Agent) heartbeat(ctx context.Context, hostID string) {
+	t := time.NewTicker(a.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.cfg.Control.Heartbeat(ctx, hostID); err != nil && ctx.Err() == nil {
+				a.log.Warn("heartbeat", logx.KeyHostID, hostID, logx.KeyError, err)
+			}
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

@@ -1,0 +1,64 @@
+package taskrunner
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/gantry-dev/gantry/internal/image"
+)
+
+// Rootfs mounts and removes containers' root filesystems. Overlay is the real one; FakeRootfs
+// lets tests run without mounting anything.
+type Rootfs interface {
+	// Prepare makes a root filesystem for img under dir and returns its path.
+	Prepare(img image.Image, dir string, readOnly bool) (string, error)
+	// Release unmounts and removes what Prepare made under dir; it is idempotent and works
+	// after a restart, without the state of the process that called Prepare.
+	Release(dir string) error
+}
+
+// Overlay mounts image layers with overlayfs (image.PrepareRootfs).
+type Overlay struct{}
+
+var (
+	_ Rootfs = Overlay{}
+	_ Rootfs = FakeRootfs{}
+)
+
+// Prepare mounts img's layers at dir/rootfs, writable unless readOnly.
+func (Overlay) Prepare(img image.Image, dir string, readOnly bool) (string, error) {
+	prepare := image.PrepareRootfs
+	if readOnly {
+		prepare = image.PrepareReadOnlyRootfs
+	}
+	path, _, err := prepare(img, dir)
+	return path, err
+}
+
+// Release unmounts dir/rootfs and removes dir; it never deletes through a live mount.
+func (Overlay) Release(dir string) error {
+	if err := image.Unmount(filepath.Join(dir, "rootfs")); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove rootfs dir: %w", err)
+	}
+	return nil
+}
+
+// FakeRootfs makes an empty dir/rootfs directory and mounts nothing.
+type FakeRootfs struct{}
+
+// Prepare creates dir/rootfs.
+func (FakeRootfs) Prepare(img image.Image, dir string, readOnly bool) (string, error) {
+	path := filepath.Join(dir, "rootfs")
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		return "", fmt.Errorf("prepare fake rootfs: %w", err)
+	}
+	return path, nil
+}
+
+// Release removes dir.
+func (FakeRootfs) Release(dir string) error { return os.RemoveAll(dir) }

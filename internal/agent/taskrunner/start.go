@@ -1,0 +1,259 @@
+package taskrunner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gantry-dev/gantry/internal/image"
+	"github.com/gantry-dev/gantry/internal/model"
+	"github.com/gantry-dev/gantry/internal/runtime"
+)
+
+var noDeadline time.Time
+
+// pending pulls the images, prepares root filesystems, creates the sandbox and starts the
+// containers in dependency order.
+func (r *Runner) pending(sc *scope) (model.TaskStatus, error) {
+	if r.stopRequested() || r.stop.Code != "" {
+		return model.TaskStopping, nil
+	}
+	imgs, err := r.pull(sc)
+	if err != nil {
+		return model.TaskStopping, nil // pull recorded the failure
+	}
+	if err := r.prepare(imgs); err != nil {
+		r.fail(model.StopTaskFailedToStart, "ResourceInitializationError: "+err.Error())
+		return model.TaskStopping, nil
+	}
+	if err := r.createTask(sc.ctx); err != nil {
+		r.fail(model.StopTaskFailedToStart, "ResourceInitializationError: "+err.Error())
+		return model.TaskStopping, nil
+	}
+	return r.startContainers(sc)
+}
+
+// pull fetches every container's image once per reference, reporting the pull times. A failure
+// stops the task as ECS does: CannotPullContainerError.
+func (r *Runner) pull(sc *scope) (map[string]image.Image, error) {
+	r.times.PullStartedAt = r.now()
+	r.report(sc.ctx)
+	byRef := map[string]image.Image{}
+	imgs := map[string]image.Image{}
+	for _, c := range r.containers {
+		ref := image.Resolve(c.def.Image, r.cfg.LocalRegistryHost)
+		img, ok := byRef[ref]
+		if !ok {
+			var err error
+			img, err = r.cfg.Puller.Pull(sc.stop, ref, image.PullOptions{})
+			if err != nil {
+				if sc.stop.Err() == nil {
+					reason := "CannotPullContainerError: " + err.Error()
+					c.reason = reason
+					r.fail(model.StopTaskFailedToStart, reason)
+				}
+				return nil, err
+			}
+			byRef[ref] = img
+		}
+		imgs[c.def.Name] = img
+		c.digest, c.stopSignal = imageDigest(img), img.Config.StopSignal
+	}
+	r.times.PullStoppedAt = r.now()
+	r.report(sc.ctx)
+	return imgs, nil
+}
+
+// imageDigest is the digest a user pulled by: the index's for a multi-platform image.
+func imageDigest(img image.Image) string {
+	if img.RepoDigest != "" {
+		return img.RepoDigest
+	}
+	return img.Digest
+}
+
+// prepare makes the task volumes and every container's root filesystem and spec.
+func (r *Runner) prepare(imgs map[string]image.Image) error {
+	a := r.cfg.Assignment
+	vols, err := volumeDirs(a.Definition.Volumes, filepath.Join(r.cfg.StateDir, "volumes"))
+	if err != nil {
+		return err
+	}
+	for _, dir := range vols {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("make task volume: %w", err)
+		}
+	}
+	for _, c := range r.containers {
+		if err := checkName("container", c.def.Name); err != nil {
+			return err
+		}
+		mounts, err := mountsFor(c.def.Name, a.Definition.ContainerDefinitions, vols)
+		if err != nil {
+			return err
+		}
+		img := imgs[c.def.Name]
+		ro := c.def.ReadonlyRootFilesystem != nil && *c.def.ReadonlyRootFilesystem
+		rootfs, err := r.cfg.Rootfs.Prepare(img, r.rootfsDir(c.def.Name), ro)
+		if err != nil {
+			return fmt.Errorf("container %q: %w", c.def.Name, err)
+		}
+		c.spec = containerSpec(specInput{Task: a.Task, Def: c.def, Override: overrideFor(a.Task, c.def.Name),
+			Image: img.Config, Rootfs: rootfs, Mounts: mounts})
+	}
+	return r.save()
+}
+
+func (r *Runner) rootfsDir(name string) string {
+	return filepath.Join(r.cfg.StateDir, "containers", name)
+}
+
+// createTask creates the sandbox with the task's size.
+func (r *Runner) createTask(ctx context.Context) error {
+	t := r.cfg.Assignment.Task
+	spec := runtime.TaskSpec{ID: t.ID, NetNSPath: r.netnsPath}
+	if t.CPU != "" {
+		cpu, err := model.ParseTaskCPU(t.CPU)
+		if err != nil {
+			return fmt.Errorf("task cpu: %w", err)
+		}
+		spec.CPUUnits = int64(cpu)
+	}
+	if t.Memory != "" {
+		mem, err := model.ParseTaskMemory(t.Memory)
+		if err != nil {
+			return fmt.Errorf("task memory: %w", err)
+		}
+		spec.MemoryMiB = int64(mem)
+	}
+	if err := r.cfg.Runtime.CreateTask(ctx, spec); err != nil && !errors.Is(err, runtime.ErrTaskExists) {
+		return fmt.Errorf("create sandbox: %w", err)
+	}
+	r.created = true
+	return nil
+}
+
+// startContainers starts each container once its dependencies are met, until all have started
+// (RUNNING) or the task must stop.
+func (r *Runner) startContainers(sc *scope) (model.TaskStatus, error) {
+	for {
+		deadline, progressed, err := r.startReady(sc)
+		if sc.ctx.Err() != nil {
+			return r.known, sc.ctx.Err()
+		}
+		if err != nil {
+			r.fail(model.StopTaskFailedToStart, err.Error())
+		}
+		if r.stop.Code != "" || r.stopRequested() {
+			return model.TaskStopping, nil
+		}
+		if r.allStarted() {
+			r.times.StartedAt = r.now()
+			return model.TaskRunning, nil
+		}
+		if !progressed { // a start may have met another container's START condition
+			r.waitEvent(sc.stop, deadline)
+		}
+	}
+}
+
+func (r *Runner) allStarted() bool {
+	for _, c := range r.containers {
+		if !c.started {
+			return false
+		}
+	}
+	return true
+}
+
+// startReady starts every container whose dependencies are met. It returns the earliest
+// startTimeout deadline still pending, whether it started anything, and an error when a
+// container can never start.
+func (r *Runner) startReady(sc *scope) (next time.Time, progressed bool, err error) {
+	for _, c := range r.containers {
+		if c.started {
+			continue
+		}
+		verdict, deadline, err := r.dependencies(c)
+		if err != nil {
+			return noDeadline, progressed, err
+		}
+		if verdict == depWaiting {
+			if !deadline.IsZero() && (next.IsZero() || deadline.Before(next)) {
+				next = deadline
+			}
+			continue
+		}
+		if err := r.startContainer(sc, c); err != nil {
+			return noDeadline, progressed, err
+		}
+		progressed = true
+		if r.stop.Code != "" {
+			return noDeadline, progressed, nil
+		}
+	}
+	return next, progressed, nil
+}
+
+// dependencies decides whether all of c's dependsOn conditions are met.
+func (r *Runner) dependencies(c *container) (depVerdict, time.Time, error) {
+	verdict, next := depMet, noDeadline
+	for _, dep := range c.def.DependsOn {
+		t := r.container(dep.ContainerName)
+		if t == nil {
+			return depNever, noDeadline, fmt.Errorf("container %q depends on unknown container %q", c.def.Name, dep.ContainerName)
+		}
+		v, deadline, why := evalDep(dep.Condition, r.targetView(t), r.now())
+		switch v {
+		case depNever:
+			c.reason = fmt.Sprintf("DependencyError: %s %s", dep.ContainerName, why)
+			return depNever, noDeadline, fmt.Errorf("container %q cannot start: dependency %q (%s) %s",
+				c.def.Name, dep.ContainerName, dep.Condition, why)
+		case depWaiting:
+			verdict = depWaiting
+			if !deadline.IsZero() && (next.IsZero() || deadline.Before(next)) {
+				next = deadline
+			}
+		}
+	}
+	return verdict, next, nil
+}
+
+func (r *Runner) targetView(t *container) targetView {
+	v := targetView{Started: t.started, StartedAt: t.startedAt, Exited: t.status == model.ContainerStopped, Health: t.health}
+	if t.exitCode != nil {
+		v.ExitCode = *t.exitCode
+	}
+	if t.def.StartTimeout != nil {
+		v.StartTimeout = time.Duration(*t.def.StartTimeout) * r.cfg.TimeUnit
+	}
+	return v
+}
+
+// startContainer starts one container and begins watching it.
+func (r *Runner) startContainer(sc *scope, c *container) error {
+	st, err := r.cfg.Runtime.StartContainer(sc.ctx, r.id, c.spec)
+	if err != nil {
+		c.reason = "CannotStartContainerError: " + err.Error()
+		c.status = model.ContainerStopped
+		return fmt.Errorf("container %q: %s", c.def.Name, c.reason)
+	}
+	c.started, c.status = true, model.ContainerRunning
+	c.startedAt = st.StartedAt
+	if c.startedAt.IsZero() {
+		c.startedAt = r.now()
+	}
+	if st.Status == runtime.StatusExited {
+		r.markExited(c, st, "")
+	}
+	if err := r.save(); err != nil {
+		return err
+	}
+	r.report(sc.ctx)
+	r.watch(sc.ctx, c.def.Name)
+	r.startHealthCheck(sc, c)
+	return nil
+}

@@ -1,0 +1,324 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/gantry-dev/gantry/internal/testimage"
+)
+
+// appImage pushes the test image into s's own registry once per server and returns the
+// reference to use in task definitions and the digest it was pushed with.
+func appImage(t *testing.T, s *Server) (ref, digest string) {
+	t.Helper()
+	img, err := testimage.Build(t.Context(), testimage.Options{})
+	if err != nil {
+		t.Fatalf("build test image: %v", err)
+	}
+	digest, err = testimage.Push(t.Context(), img, s.Addr, "app", "v1")
+	if err != nil {
+		t.Fatalf("push test image to gantry: %v", err)
+	}
+	return s.Addr + "/app:v1", digest
+}
+
+// ecrRef is the ECR-style name of the same image: gantry resolves it to its own registry.
+const ecrRef = "000000000000.dkr.ecr.us-east-1.amazonaws.com/app:v1"
+
+// networkJSON is the awsvpc configuration RunTask requires for awsvpc task definitions.
+const networkJSON = `awsvpcConfiguration={subnets=[subnet-0123456789abcdef0],assignPublicIp=DISABLED}`
+
+var sdkNetwork = &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
+	Subnets: []string{"subnet-0123456789abcdef0"},
+}}
+
+// registerTD registers a Fargate task definition with the given containers (JSON list).
+func registerTD(t *testing.T, cli *awsCLI, family, containers string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "td.json")
+	td := fmt.Sprintf(`{"family":%q,"networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],
+		"cpu":"256","memory":"512","containerDefinitions":%s}`, family, containers)
+	if err := os.WriteFile(path, []byte(td), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		TaskDefinition struct {
+			TaskDefinitionArn string `json:"taskDefinitionArn"`
+		} `json:"taskDefinition"`
+	}
+	cli.json(&out, "ecs", "register-task-definition", "--cli-input-json", "file://"+path)
+	return out.TaskDefinition.TaskDefinitionArn
+}
+
+type cliTask struct {
+	TaskArn       string  `json:"taskArn"`
+	LastStatus    string  `json:"lastStatus"`
+	DesiredStatus string  `json:"desiredStatus"`
+	StopCode      string  `json:"stopCode"`
+	StoppedReason string  `json:"stoppedReason"`
+	CreatedAt     float64 `json:"createdAt"`
+	PullStartedAt float64 `json:"pullStartedAt"`
+	PullStopped   float64 `json:"pullStoppedAt"`
+	StartedAt     float64 `json:"startedAt"`
+	StoppingAt    float64 `json:"stoppingAt"`
+	StoppedAt     float64 `json:"stoppedAt"`
+	Containers    []struct {
+		Name        string `json:"name"`
+		RuntimeID   string `json:"runtimeId"`
+		ImageDigest string `json:"imageDigest"`
+		LastStatus  string `json:"lastStatus"`
+		ExitCode    *int   `json:"exitCode"`
+		Reason      string `json:"reason"`
+	} `json:"containers"`
+}
+
+func describeCLITask(t *testing.T, cli *awsCLI, arn string) cliTask {
+	t.Helper()
+	var out struct {
+		Tasks    []cliTask `json:"tasks"`
+		Failures []any     `json:"failures"`
+	}
+	cli.json(&out, "ecs", "describe-tasks", "--tasks", arn)
+	if len(out.Tasks) != 1 {
+		t.Fatalf("describe-tasks %s: %d tasks, failures %v", arn, len(out.Tasks), out.Failures)
+	}
+	return out.Tasks[0]
+}
+
+// TestCLIRunTaskLifecycle runs a serving task with the aws CLI, waits with the CLI's own
+// waiters, and checks what describe-tasks reports at each end of the lifecycle.
+func TestCLIRunTaskLifecycle(t *testing.T) {
+	s := startServer(t, "")
+	cli := newCLI(t, s)
+	ref, digest := appImage(t, s)
+	tdArn := registerTD(t, cli, "web", fmt.Sprintf(`[{"name":"app","image":%q,"command":["serve",":8080"],"essential":true}]`, ref))
+
+	var run struct {
+		Tasks    []cliTask `json:"tasks"`
+		Failures []any     `json:"failures"`
+	}
+	cli.json(&run, "ecs", "run-task", "--task-definition", tdArn, "--launch-type", "FARGATE",
+		"--network-configuration", networkJSON)
+	if len(run.Tasks) != 1 || len(run.Failures) != 0 {
+		t.Fatalf("run-task: %d tasks, failures %v", len(run.Tasks), run.Failures)
+	}
+	arn := run.Tasks[0].TaskArn
+	if !strings.HasPrefix(arn, "arn:aws:ecs:us-east-1:000000000000:task/default/") || len(arn) != len("arn:aws:ecs:us-east-1:000000000000:task/default/")+32 {
+		t.Fatalf("task ARN %q is not a task ARN of the default cluster with a 32-hex id", arn)
+	}
+	cli.json(nil, "ecs", "wait", "tasks-running", "--tasks", arn)
+
+	got := describeCLITask(t, cli, arn)
+	if got.LastStatus != "RUNNING" || got.DesiredStatus != "RUNNING" {
+		t.Fatalf("after tasks-running: last %s desired %s", got.LastStatus, got.DesiredStatus)
+	}
+	c := got.Containers[0]
+	if c.LastStatus != "RUNNING" || c.RuntimeID == "" || c.ImageDigest != digest {
+		t.Fatalf("container %+v: want RUNNING with a runtime id and image digest %s", c, digest)
+	}
+	if got.CreatedAt == 0 || got.PullStartedAt < got.CreatedAt || got.PullStopped < got.PullStartedAt || got.StartedAt < got.PullStopped {
+		t.Fatalf("timestamps out of order: %+v", got)
+	}
+
+	cli.json(nil, "ecs", "stop-task", "--task", arn, "--reason", "done for today")
+	cli.json(nil, "ecs", "wait", "tasks-stopped", "--tasks", arn)
+	got = describeCLITask(t, cli, arn)
+	if got.LastStatus != "STOPPED" || got.StopCode != "UserInitiated" || got.StoppedReason != "done for today" {
+		t.Fatalf("after stop: last %s stopCode %q reason %q", got.LastStatus, got.StopCode, got.StoppedReason)
+	}
+	if got.StoppingAt < got.StartedAt || got.StoppedAt < got.StoppingAt {
+		t.Fatalf("stop timestamps out of order: %+v", got)
+	}
+	if got.Containers[0].LastStatus != "STOPPED" || got.Containers[0].ExitCode == nil {
+		t.Fatalf("stopped container %+v: want STOPPED with an exit code", got.Containers[0])
+	}
+}
+
+func sdkRunTask(t *testing.T, client *ecs.Client, in *ecs.RunTaskInput) []types.Task {
+	t.Helper()
+	in.LaunchType = types.LaunchTypeFargate
+	in.NetworkConfiguration = sdkNetwork
+	out, err := client.RunTask(t.Context(), in)
+	if err != nil {
+		t.Fatalf("RunTask: %v", err)
+	}
+	if len(out.Failures) != 0 {
+		t.Fatalf("RunTask failures: %+v", out.Failures)
+	}
+	return out.Tasks
+}
+
+func waitStopped(t *testing.T, client *ecs.Client, arns ...string) []types.Task {
+	t.Helper()
+	in := &ecs.DescribeTasksInput{Tasks: arns}
+	if err := ecs.NewTasksStoppedWaiter(client, func(o *ecs.TasksStoppedWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 200*time.Millisecond, time.Second
+	}).Wait(t.Context(), in, 2*time.Minute); err != nil {
+		t.Fatalf("wait tasks stopped: %v", err)
+	}
+	out, err := client.DescribeTasks(t.Context(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Tasks
+}
+
+func sdkRegister(t *testing.T, client *ecs.Client, family string, containers ...types.ContainerDefinition) string {
+	t.Helper()
+	out, err := client.RegisterTaskDefinition(t.Context(), &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String(family), NetworkMode: types.NetworkModeAwsvpc,
+		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
+		Cpu:                     aws.String("256"), Memory: aws.String("512"),
+		ContainerDefinitions: containers,
+		Volumes:              []types.Volume{{Name: aws.String("shared")}},
+	})
+	if err != nil {
+		t.Fatalf("RegisterTaskDefinition: %v", err)
+	}
+	return aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+}
+
+// TestSDKTaskBehaviours drives the Go SDK through exit codes, essential exits, dependsOn with a
+// shared volume, command and environment overrides, an OOM kill and an idempotent clientToken.
+func TestSDKTaskBehaviours(t *testing.T) {
+	s := startServer(t, "")
+	client := newSDK(t, s)
+	appImage(t, s)
+
+	t.Run("essential exit code", func(t *testing.T) {
+		td := sdkRegister(t, client, "exiter", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef), Command: []string{"exit", "3"}})
+		tasks := waitStopped(t, client, aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(td)})[0].TaskArn))
+		task := tasks[0]
+		if task.StopCode != types.TaskStopCodeEssentialContainerExited || aws.ToInt32(task.Containers[0].ExitCode) != 3 {
+			t.Fatalf("stopCode %s exit %v, want EssentialContainerExited and 3", task.StopCode, task.Containers[0].ExitCode)
+		}
+	})
+
+	t.Run("dependsOn SUCCESS with a shared volume and overrides", func(t *testing.T) {
+		mount := []types.MountPoint{{SourceVolume: aws.String("shared"), ContainerPath: aws.String("/data")}}
+		td := sdkRegister(t, client, "ordered",
+			types.ContainerDefinition{Name: aws.String("writer"), Image: aws.String(ecrRef), Essential: aws.Bool(false),
+				Command: []string{"write", "/data/msg", "hello"}, MountPoints: mount},
+			types.ContainerDefinition{Name: aws.String("reader"), Image: aws.String(ecrRef), Command: []string{"exit", "9"},
+				MountPoints: mount, DependsOn: []types.ContainerDependency{{ContainerName: aws.String("writer"), Condition: types.ContainerConditionSuccess}}})
+		// The override replaces the reader's command: cat exits 0 only if the writer's file is there.
+		tasks := waitStopped(t, client, aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{
+			TaskDefinition: aws.String(td),
+			Overrides: &types.TaskOverride{ContainerOverrides: []types.ContainerOverride{{
+				Name: aws.String("reader"), Command: []string{"cat", "/data/msg"},
+			}}},
+		})[0].TaskArn))
+		for _, c := range tasks[0].Containers {
+			if aws.ToInt32(c.ExitCode) != 0 {
+				t.Fatalf("container %s exit %v reason %q, want 0", aws.ToString(c.Name), c.ExitCode, aws.ToString(c.Reason))
+			}
+		}
+	})
+
+	t.Run("out of memory", func(t *testing.T) {
+		td := sdkRegister(t, client, "greedy", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef),
+			Memory: aws.Int32(32), Command: []string{"alloc", "256"}})
+		task := waitStopped(t, client, aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(td)})[0].TaskArn))[0]
+		c := task.Containers[0]
+		if aws.ToInt32(c.ExitCode) != 137 || !strings.HasPrefix(aws.ToString(c.Reason), "OutOfMemoryError") {
+			t.Fatalf("exit %v reason %q, want 137 and OutOfMemoryError", c.ExitCode, aws.ToString(c.Reason))
+		}
+	})
+
+	t.Run("clientToken runs once", func(t *testing.T) {
+		td := sdkRegister(t, client, "sleeper", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef), Command: []string{"sleep", "600"}})
+		var wg sync.WaitGroup
+		arns := make([]string, 4)
+		for i := range arns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				arns[i] = aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(td), ClientToken: aws.String("once-only")})[0].TaskArn)
+			}()
+		}
+		wg.Wait()
+		for _, a := range arns[1:] {
+			if a != arns[0] {
+				t.Fatalf("retries with one clientToken started different tasks: %v", arns)
+			}
+		}
+		list, err := client.ListTasks(t.Context(), &ecs.ListTasksInput{Family: aws.String("sleeper")})
+		if err != nil || len(list.TaskArns) != 1 {
+			t.Fatalf("ListTasks family sleeper = %v, %v; want exactly one task", list, err)
+		}
+		if _, err := client.StopTask(t.Context(), &ecs.StopTaskInput{Task: aws.String(arns[0])}); err != nil {
+			t.Fatal(err)
+		}
+		waitStopped(t, client, arns[0])
+	})
+}
+
+// TestTaskSurvivesServerKill kills the server with SIGKILL while a task runs: the task keeps
+// running, and the restarted server re-adopts it with the same process.
+func TestTaskSurvivesServerKill(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	client := newSDK(t, s)
+	appImage(t, s)
+	td := sdkRegister(t, client, "survivor", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef), Command: []string{"serve", ":8080"}})
+	arn := aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(td)})[0].TaskArn)
+	in := &ecs.DescribeTasksInput{Tasks: []string{arn}}
+	if err := ecs.NewTasksRunningWaiter(client).Wait(t.Context(), in, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	before, err := client.DescribeTasks(t.Context(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtimeID := aws.ToString(before.Tasks[0].Containers[0].RuntimeId)
+
+	for range 3 {
+		s.Kill()
+		<-s.Done()
+		s = startServer(t, dir)
+		client = newSDK(t, s)
+	}
+	after, err := client.DescribeTasks(t.Context(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := after.Tasks[0]
+	if aws.ToString(task.LastStatus) != "RUNNING" || aws.ToString(task.Containers[0].RuntimeId) != runtimeID {
+		t.Fatalf("after restarts: status %s runtime id %s, want RUNNING and %s", aws.ToString(task.LastStatus), aws.ToString(task.Containers[0].RuntimeId), runtimeID)
+	}
+	if _, err := client.StopTask(t.Context(), &ecs.StopTaskInput{Task: aws.String(arn)}); err != nil {
+		t.Fatal(err)
+	}
+	waitStopped(t, client, arn)
+}
+
+// TestRunTaskErrors checks that bad RunTask input gets ECS's error codes through the SDK.
+func TestRunTaskErrors(t *testing.T) {
+	s := startServer(t, "")
+	client := newSDK(t, s)
+	td := sdkRegister(t, client, "errs", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef)})
+	_, err := client.RunTask(t.Context(), &ecs.RunTaskInput{TaskDefinition: aws.String(td), LaunchType: types.LaunchTypeFargate})
+	var invalid *types.InvalidParameterException
+	if !errors.As(err, &invalid) {
+		t.Fatalf("RunTask without a network configuration: %v, want InvalidParameterException", err)
+	}
+	_, err = client.RunTask(t.Context(), &ecs.RunTaskInput{TaskDefinition: aws.String(td), Count: aws.Int32(11), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: sdkNetwork})
+	if !errors.As(err, &invalid) {
+		t.Fatalf("RunTask count 11: %v, want InvalidParameterException", err)
+	}
+	_, err = client.RunTask(t.Context(), &ecs.RunTaskInput{Cluster: aws.String("nope"), TaskDefinition: aws.String(td), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: sdkNetwork})
+	var missing *types.ClusterNotFoundException
+	if !errors.As(err, &missing) {
+		t.Fatalf("RunTask on a missing cluster: %v, want ClusterNotFoundException", err)
+	}
+}
