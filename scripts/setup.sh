@@ -23,7 +23,7 @@ done
 
 # Debian packages: the sandbox runtime, the VPC data plane, the etcd tests run against, a static
 # busybox for test images, and haproxy as the load balancer benchmarks' peer.
-packages=(runc nftables iproute2 etcd-server busybox-static haproxy)
+packages=(runc nftables iproute2 etcd-server busybox-static haproxy file)
 gvisor_version=v0.0.0-20260905035102-160fafc42237
 
 log() { echo "setup: $*" >&2; }
@@ -56,13 +56,15 @@ install_packages() {
 }
 
 install_gvisor() {
-	if command -v runsc >/dev/null; then
+	# runsc must be static: its sandbox pivots into an empty root and re-executes itself there,
+	# where a dynamic binary's loader does not exist (execve fails with ENOENT).
+	if command -v runsc >/dev/null && ! file -L "$(command -v runsc)" | grep -q "dynamically linked"; then
 		log "runsc already installed: $(command -v runsc)"
 		return
 	fi
-	log "building gVisor runsc $gvisor_version (takes a few minutes)"
+	log "building gVisor runsc $gvisor_version, statically (takes a few minutes)"
 	# Outside the module, so that go.mod is not touched.
-	(cd /tmp && as_root env PATH="$PATH" GOFLAGS= GOWORK=off GOBIN=/usr/local/bin \
+	(cd /tmp && as_root env PATH="$PATH" GOFLAGS= GOWORK=off CGO_ENABLED=0 GOBIN=/usr/local/bin \
 		go install "gvisor.dev/gvisor/runsc@$gvisor_version")
 }
 

@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -9,27 +10,41 @@ import (
 	"github.com/gantry-dev/gantry/internal/runtime"
 )
 
-// TestRunsc runs the basic lifecycle under gVisor. It needs runsc in PATH.
-func TestRunsc(t *testing.T) {
-	if _, err := exec.LookPath("runsc"); err != nil {
-		t.Skip("runsc (gVisor) is not installed: go install gvisor.dev/gvisor/runsc@<version> into PATH to run this test")
+// runscEnv is the environment variable that points the runsc tests at a runsc binary other than
+// the one in PATH.
+const runscEnv = "GANTRY_TEST_RUNSC"
+
+// newRunscEnv is newEnv with runsc as the runtime. It skips when runsc is missing, or when it is
+// a cgo build, which cannot boot a sandbox on any host (NewRunsc says why).
+func newRunscEnv(t *testing.T) *env {
+	t.Helper()
+	bin := os.Getenv(runscEnv)
+	if bin == "" {
+		var err error
+		if bin, err = exec.LookPath("runsc"); err != nil {
+			t.Skip("runsc (gVisor) is not installed: CGO_ENABLED=0 go install gvisor.dev/gvisor/runsc@<version> into PATH, or set " +
+				runscEnv + ", to run this test")
+		}
 	}
 	e := newEnv(t)
+	e.cfg.OCIBinary = bin
 	rt, err := runtime.NewRunsc(e.cfg)
 	if err != nil {
-		t.Fatal(err)
-	}
-	e.rt = rt
-	task := e.newTask(t, runtime.TaskSpec{CPUUnits: 512, MemoryMiB: 256})
-	c := e.container("app", "/testprog", "exit", "3")
-	if _, err := e.rt.StartContainer(t.Context(), task, c); err != nil {
-		if strings.Contains(err.Error(), "cannot create sandbox") {
-			// Seen on hosts whose kernel or sandboxing stops gVisor's boot from re-executing
-			// itself ("error executing umounter: fork/exec /proc/self/exe").
-			t.Skipf("runsc is installed but cannot boot a sandbox on this host: %v", err)
+		if strings.Contains(err.Error(), "dynamically linked") {
+			t.Skipf("%v (or set %s to a static runsc)", err, runscEnv)
 		}
 		t.Fatal(err)
 	}
+	e.rt.Close()
+	e.rt = rt
+	return e
+}
+
+// TestRunsc runs the basic lifecycle under gVisor.
+func TestRunsc(t *testing.T) {
+	e := newRunscEnv(t)
+	task := e.newTask(t, runtime.TaskSpec{CPUUnits: 512, MemoryMiB: 256})
+	e.start(t, task, e.container("app", "/testprog", "exit", "3"))
 	if st := e.wait(t, task, "app"); st.ExitCode != 3 {
 		t.Fatalf("app = %+v; shim log: %s", st, e.output(t, task, "app", runtime.StreamStderr))
 	}
