@@ -20,7 +20,9 @@ install:
 	scripts/setup.sh install
 
 build:
+	# Static (no cgo): gantry-shim is bind-mounted into containers as their init.
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/gantry ./cmd/gantry
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/gantry-shim ./cmd/gantry-shim
 
 # run: install what is missing, build, and start the server in the foreground.
 run: install build

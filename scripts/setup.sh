@@ -83,4 +83,5 @@ fi
 if [ "$mode" = all ]; then
 	log "building bin/gantry"
 	CGO_ENABLED=0 go build -o bin/gantry ./cmd/gantry
+	CGO_ENABLED=0 go build -o bin/gantry-shim ./cmd/gantry-shim
 fi

@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gantry-dev/gantry/internal/agent"
 	"github.com/gantry-dev/gantry/internal/api"
@@ -38,7 +40,7 @@ type hostFlags struct {
 func (h *hostFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&h.runtime, "runtime", "runc", "task sandbox: runc, or runsc for gVisor's per-task kernel")
 	fs.StringVar(&h.cgroupParent, "cgroup-parent", "gantry", "cgroup under which every task's cgroup is made")
-	fs.StringVar(&h.initBinary, "init-binary", "", "static gantry binary bind-mounted as a task's init (initProcessEnabled); default this binary")
+	fs.StringVar(&h.initBinary, "init-binary", "", "static binary bind-mounted as a task's init (initProcessEnabled); default gantry-shim beside this binary")
 	fs.Float64Var(&h.cpuOvercommit, "cpu-overcommit", scheduler.DefaultOvercommit.CPU, "how far task cpu reservations may exceed the host's cpu (each task keeps its own quota)")
 	fs.Float64Var(&h.memoryOvercommit, "memory-overcommit", scheduler.DefaultOvercommit.Memory, "how far task memory reservations may exceed the host's memory (1: never)")
 	fs.Int64Var(&h.hostCPU, "host-cpu", 0, "cpu units this host offers before the reserve (default: cores x 1024)")
@@ -102,6 +104,14 @@ func newRuntime(f serverFlags, logger *slog.Logger) (*runtime.Runc, error) {
 		InitPath:     f.host.initBinary,
 		Logger:       logger,
 	}
+	if shim := siblingShim(); shim != "" {
+		cfg.ShimPath, cfg.ShimArgs = shim, []string{"shim"}
+		if cfg.InitPath == "" {
+			cfg.InitPath = shim
+		}
+	} else {
+		logger.Warn("gantry-shim not found next to gantry: every task's shim runs the whole gantry binary (more memory, slower starts); build it with `make build`")
+	}
 	switch f.host.runtime {
 	case "runc":
 		return runtime.NewRunc(cfg)
@@ -112,15 +122,76 @@ func newRuntime(f serverFlags, logger *slog.Logger) (*runtime.Runc, error) {
 }
 
 // healthBody is what GET /_gantry/health answers once ready: the local host's capacity as the
-// agent sees it, and every host as the scheduler sees it.
+// agent sees it, and every host as the scheduler sees it. Its keys are lower camel case and
+// stable: scripts read them. cpu is in units (1024 a core), memory in MiB.
 func (c *components) healthBody(ctx context.Context) ([]byte, error) {
 	hosts, err := c.ecs.Hosts(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(struct {
-		Status string             `json:"status"`
-		Agent  agent.Usage        `json:"agent"`
-		Hosts  []ops.HostCapacity `json:"hosts"`
-	}{"ok", c.agent.Usage(), hosts})
+	doc := healthDoc{Status: "ok", Agent: healthAgentFromUsage(c.agent.Usage()), Hosts: make([]healthHost, len(hosts))}
+	for i, h := range hosts {
+		doc.Hosts[i] = healthHostFromCapacity(h)
+	}
+	return json.Marshal(doc)
+}
+
+type healthDoc struct {
+	Status string       `json:"status"`
+	Agent  healthAgent  `json:"agent"`
+	Hosts  []healthHost `json:"hosts"`
+}
+
+type healthResources struct {
+	CPU    int64 `json:"cpu"`
+	Memory int64 `json:"memory"`
+}
+
+// healthAgent is the local agent's view: its host's offer and the sizes of the tasks it runs.
+type healthAgent struct {
+	HostID   string          `json:"hostId"`
+	Capacity healthResources `json:"capacity"`
+	Reserved healthResources `json:"reserved"`
+	Tasks    int             `json:"tasks"`
+}
+
+// healthHost is one host as the scheduler sees it: its offer (capacity), what its tasks
+// reserve, the most they may reserve under the overcommit (limit), what is left (free), and
+// whether even the smallest task no longer fits (full).
+type healthHost struct {
+	ID          string          `json:"id"`
+	Status      string          `json:"status"`
+	Runtime     string          `json:"runtime,omitempty"`
+	HeartbeatAt time.Time       `json:"heartbeatAt"`
+	Live        bool            `json:"live"`
+	Capacity    healthResources `json:"capacity"`
+	Reserved    healthResources `json:"reserved"`
+	Limit       healthResources `json:"limit"`
+	Free        healthResources `json:"free"`
+	Full        bool            `json:"full"`
+}
+
+func healthAgentFromUsage(u agent.Usage) healthAgent {
+	return healthAgent{HostID: u.HostID, Tasks: u.Tasks,
+		Capacity: healthResources{u.CapacityCPU, u.CapacityMemory},
+		Reserved: healthResources{u.ReservedCPU, u.ReservedMemory}}
+}
+
+func healthHostFromCapacity(h ops.HostCapacity) healthHost {
+	return healthHost{ID: h.ID, Status: h.Status, Runtime: h.Runtime, HeartbeatAt: h.HeartbeatAt, Live: h.Live,
+		Capacity: healthResources(h.Capacity), Reserved: healthResources(h.Reserved),
+		Limit: healthResources(h.Limit), Free: healthResources(h.Free), Full: h.Full}
+}
+
+// siblingShim is the gantry-shim binary installed beside this one, or "".
+func siblingShim() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	shim := filepath.Join(filepath.Dir(exe), "gantry-shim")
+	if st, err := os.Stat(shim); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		return ""
+	}
+	return shim
 }

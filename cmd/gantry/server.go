@@ -126,6 +126,14 @@ func serve(ctx context.Context, f serverFlags, logger *slog.Logger) error {
 			logger.Error("agent stopped", logx.KeyError, err)
 		}
 	}()
+	// The capacity log follows the hosts and logs each that becomes full, until serve returns.
+	capCtx, stopCap := context.WithCancel(ctx)
+	capDone := make(chan error, 1)
+	go func() { capDone <- comps.ecs.WatchCapacity(capCtx) }()
+	defer func() {
+		stopCap()
+		<-capDone
+	}()
 	gate.open(comps.front, comps.healthBody)
 	printBanner(ln.Addr().String(), f)
 	logger.Info("ready", "listen", ln.Addr().String(), "data_dir", f.dataDir, "runtime", f.host.runtime)

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,7 +23,8 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	// GANTRY_E2E_BIN runs the tests against a binary built elsewhere, e.g. from another commit.
+	// GANTRY_E2E_BIN runs the tests against a binary built elsewhere, e.g. from another commit;
+	// gantry-shim must be beside it.
 	if gantryBin = os.Getenv("GANTRY_E2E_BIN"); gantryBin != "" {
 		return m.Run()
 	}
@@ -82,6 +86,31 @@ func reapTasks(t *testing.T, dataDir string) {
 	for _, id := range ids {
 		if err := rt.DeleteTask(ctx, id); err != nil {
 			t.Errorf("reap task %s: %v", id, err)
+		}
+	}
+	unmountUnder(t, dataDir)
+}
+
+// unmountUnder detaches every mount below dir (container rootfs overlays of tasks a failed test
+// never stopped), deepest first, so the test's temporary directory can be removed.
+func unmountUnder(t *testing.T, dir string) {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Errorf("read mountinfo: %v", err)
+		return
+	}
+	var points []string
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) > 4 && strings.HasPrefix(fields[4], dir+"/") {
+			points = append(points, fields[4])
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(points)))
+	for _, p := range points {
+		if err := syscall.Unmount(p, syscall.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", p, err)
 		}
 	}
 }

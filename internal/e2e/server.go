@@ -34,6 +34,13 @@ func Build(ctx context.Context, dir string, race bool) (string, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go %v: %w\n%s", args, err, out)
 	}
+	// The shim beside it, static as in a release: it is also bind-mounted as containers' init.
+	shimArgs := []string{"build", "-o", filepath.Join(dir, "gantry-shim"), "github.com/gantry-dev/gantry/cmd/gantry-shim"}
+	cmd = exec.CommandContext(ctx, goCommand(), shimArgs...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go %v: %w\n%s", shimArgs, err, out)
+	}
 	return bin, nil
 }
 

@@ -26,6 +26,8 @@ type HostCapacity struct {
 	Reserved scheduler.Resources
 	Limit    scheduler.Resources
 	Free     scheduler.Resources
+	// Full says the host cannot take even the smallest task (scheduler.SmallestTask).
+	Full bool
 }
 
 // Hosts returns every registered host's capacity under the configured overcommit.
@@ -40,7 +42,8 @@ func (e *ECS) Hosts(ctx context.Context) ([]HostCapacity, error) {
 		h := v.Value
 		sh := schedulerHost(h)
 		out = append(out, HostCapacity{ID: h.ID, Status: h.Status, Runtime: h.Runtime, HeartbeatAt: h.HeartbeatAt,
-			Live: hostLive(h, now), Capacity: sh.Capacity, Reserved: sh.Reserved, Limit: sh.Limit(oc), Free: sh.Free(oc)})
+			Live: hostLive(h, now), Capacity: sh.Capacity, Reserved: sh.Reserved, Limit: sh.Limit(oc), Free: sh.Free(oc),
+			Full: sh.Full(oc)})
 	}
 	return out, nil
 }

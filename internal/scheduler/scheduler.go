@@ -51,6 +51,16 @@ func (h Host) Free(oc Overcommit) Resources {
 	return Resources{CPU: l.CPU - h.Reserved.CPU, Memory: l.Memory - h.Reserved.Memory}
 }
 
+// SmallestTask is the smallest Fargate task size: 0.25 vCPU and 512 MiB. A host that cannot
+// take it is full.
+var SmallestTask = Resources{CPU: 256, Memory: 512}
+
+// Full reports whether h cannot take even the smallest task under oc.
+func (h Host) Full(oc Overcommit) bool {
+	f := h.Free(oc)
+	return f.CPU < SmallestTask.CPU || f.Memory < SmallestTask.Memory
+}
+
 // Request is one task to place.
 type Request struct {
 	TaskID string

@@ -170,3 +170,45 @@ func TestPlaceProperties(t *testing.T) {
 		}
 	}
 }
+
+func TestHostFull(t *testing.T) {
+	tests := []struct {
+		name string
+		host Host
+		oc   Overcommit
+		want bool
+	}{
+		{"empty", Host{Capacity: Resources{1024, 2048}}, Overcommit{1, 1}, false},
+		{"room for exactly one more", Host{Capacity: Resources{1024, 2048}, Reserved: Resources{768, 1536}}, Overcommit{1, 1}, false},
+		{"cpu short by one unit", Host{Capacity: Resources{1024, 4096}, Reserved: Resources{769, 512}}, Overcommit{1, 1}, true},
+		{"memory short by one MiB", Host{Capacity: Resources{4096, 2048}, Reserved: Resources{256, 1537}}, Overcommit{1, 1}, true},
+		{"both used up", Host{Capacity: Resources{1024, 2048}, Reserved: Resources{1024, 2048}}, Overcommit{1, 1}, true},
+		{"overcommit makes room", Host{Capacity: Resources{1024, 2048}, Reserved: Resources{1024, 2048}}, Overcommit{2, 2}, false},
+		{"cpu overcommit alone is not enough", Host{Capacity: Resources{1024, 2048}, Reserved: Resources{1024, 2048}}, Overcommit{8, 1}, true},
+		{"smaller than the smallest task", Host{Capacity: Resources{128, 256}}, DefaultOvercommit, true},
+		{"over its limit after the overcommit was lowered", Host{Capacity: Resources{1024, 2048}, Reserved: Resources{4096, 1024}}, Overcommit{1, 1}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.host.Full(tt.oc); got != tt.want {
+				t.Errorf("Full = %v, want %v (free %+v)", got, tt.want, tt.host.Free(tt.oc))
+			}
+		})
+	}
+}
+
+// TestFullMeansSmallestTaskFails checks that Full agrees with Place: a host is full exactly
+// when the smallest task cannot be placed on it.
+func TestFullMeansSmallestTaskFails(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for iter := range 2000 {
+		h := Host{ID: "h",
+			Capacity: Resources{int64(rng.IntN(4096)), int64(rng.IntN(8192))},
+			Reserved: Resources{int64(rng.IntN(4096)), int64(rng.IntN(8192))}}
+		oc := Overcommit{CPU: 1 + float64(rng.IntN(8)), Memory: 1 + float64(rng.IntN(4))/2}
+		plan := Place([]Host{h}, []Request{{TaskID: "t", Need: SmallestTask}}, oc, BinPack)
+		if failed := len(plan.Failures) == 1; failed != h.Full(oc) {
+			t.Fatalf("iter %d: host %+v under %+v: Full %v but placing the smallest task failed=%v", iter, h, oc, h.Full(oc), failed)
+		}
+	}
+}

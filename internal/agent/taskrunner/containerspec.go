@@ -39,6 +39,7 @@ func containerSpec(in specInput) runtime.ContainerSpec {
 		Env:            environment(in.Task, d, ov, in.Image),
 		Cwd:            firstNonEmpty(d.WorkingDirectory, in.Image.WorkingDir),
 		User:           firstNonEmpty(d.User, in.Image.User),
+		Hostname:       hostname(in.Task),
 		CPUUnits:       int64(d.CPU),
 		Mounts:         in.Mounts,
 	}
@@ -58,6 +59,20 @@ func containerSpec(in specInput) runtime.ContainerSpec {
 		}
 	}
 	return spec
+}
+
+// hostname is every container's host name in a task: its ENI's private DNS name, as on Fargate,
+// or until the task has one, the start of the task id, as Docker names a container's host by its
+// id. Left empty, the runtime's new UTS namespace would show the host's name.
+func hostname(t model.Task) string {
+	for _, a := range t.Attachments {
+		for _, kv := range a.Details {
+			if kv.Name == "privateDnsName" && kv.Value != "" {
+				return kv.Value
+			}
+		}
+	}
+	return t.ID[:min(len(t.ID), 12)]
 }
 
 func isSysPtrace(c string) bool {

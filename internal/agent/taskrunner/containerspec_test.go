@@ -64,9 +64,30 @@ func TestContainerSpec(t *testing.T) {
 		Image: image.Config{Entrypoint: []string{"/app"}, WorkingDir: "/srv", User: "root"}, Rootfs: "/r"})
 	if got.Cwd != "/srv" || got.User != "1000" || !got.ReadonlyRootfs || got.CPUUnits != 128 || got.MemoryMiB != 300 ||
 		got.MemoryReservationMiB != 64 || !got.InitProcessEnabled || !got.AddSysPtrace ||
-		!slices.Equal(got.DropCapabilities, []string{"NET_RAW"}) || got.Hostname != "" ||
+		!slices.Equal(got.DropCapabilities, []string{"NET_RAW"}) || got.Hostname != "t" ||
 		!slices.Equal(got.Ulimits, []runtime.Ulimit{{Name: "nofile", Soft: 1024, Hard: 4096}}) {
 		t.Errorf("spec = %+v", got)
+	}
+}
+
+func TestHostname(t *testing.T) {
+	eni := model.Attachment{Type: "ElasticNetworkInterface", Details: []model.KeyValue{
+		{Name: "subnetId", Value: "subnet-1"}, {Name: "privateDnsName", Value: "ip-10-0-1-5.ec2.internal"}}}
+	tests := []struct {
+		name string
+		task model.Task
+		want string
+	}{
+		{"ENI private DNS name", model.Task{ID: "0123456789abcdef0123456789abcdef", Attachments: []model.Attachment{eni}}, "ip-10-0-1-5.ec2.internal"},
+		{"task id", model.Task{ID: "0123456789abcdef0123456789abcdef"}, "0123456789ab"},
+		{"short task id", model.Task{ID: "t"}, "t"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := hostname(tt.task); got != tt.want {
+				t.Errorf("hostname = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -27,13 +27,12 @@ var (
 	_ Rootfs = FakeRootfs{}
 )
 
-// Prepare mounts img's layers at dir/rootfs, writable unless readOnly.
+// Prepare mounts img's layers at dir/rootfs, always writable: the OCI runtime makes the mount
+// points an image may lack (/proc, /sys, /dev) before it remounts the root read-only for a
+// readonlyRootFilesystem container (the spec's root.readonly), as Docker's does. A read-only
+// overlay would leave a minimal image unable to start.
 func (Overlay) Prepare(img image.Image, dir string, readOnly bool) (string, error) {
-	prepare := image.PrepareRootfs
-	if readOnly {
-		prepare = image.PrepareReadOnlyRootfs
-	}
-	path, _, err := prepare(img, dir)
+	path, _, err := image.PrepareRootfs(img, dir)
 	return path, err
 }
 

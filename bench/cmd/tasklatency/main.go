@@ -1,0 +1,165 @@
+// Command tasklatency measures RunTask to RUNNING for a cached image: gantry through the AWS SDK
+// for Go v2, against raw runc starting the same OCI bundle, interleaved in the same run so that
+// background load hits both alike.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/gantry-dev/gantry/bench"
+)
+
+func main() {
+	gantry := flag.String("gantry", "bin/gantry", "the gantry binary to measure")
+	n := flag.Int("n", 50, "measured runs of each")
+	warmup := flag.Int("warmup", 5, "unmeasured runs of each first (the first gantry run pulls the image)")
+	poll := flag.Duration("poll", 5*time.Millisecond, "DescribeTasks polling interval")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *gantry, *n, *warmup, *poll); err != nil {
+		fmt.Fprintln(os.Stderr, "tasklatency:", err)
+		os.Exit(1)
+	}
+}
+
+type sample struct {
+	client, server, runTask    time.Duration
+	queue, pull, start, report time.Duration // createdAt→pullStarted→pullStopped→startedAt→seen
+}
+
+func run(ctx context.Context, bin string, n, warmup int, poll time.Duration) (err error) {
+	if err := bench.BecomeSubreaper(); err != nil {
+		return fmt.Errorf("subreaper: %w", err)
+	}
+	defer bench.ReapOrphans()
+	fmt.Printf("RunTask -> RUNNING, cached image, task %d cpu / %d MiB, %d runs after %d warm-up, poll %s; %s\n",
+		bench.TaskCPU, bench.TaskMemoryMiB, n, warmup, poll, bench.Load())
+	g, err := bench.StartGantry(ctx, bench.GantryOptions{Binary: bin, Tasks: 4, Workers: 4})
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	cleanup := context.WithoutCancel(ctx)
+
+	// The first run pulls the image; while it runs, its bundle becomes the peer's.
+	arns, err := g.RunTasks(ctx, 1)
+	if err != nil {
+		return err
+	}
+	if _, err := g.WaitRunning(ctx, arns, poll, 2*time.Minute); err != nil {
+		_ = g.StopTasks(cleanup, arns, 1, time.Minute)
+		return err
+	}
+	spec, err := bench.GantryBundle(g)
+	var raw *bench.RawRunc
+	if err == nil {
+		raw, err = bench.NewRawRunc(ctx, spec, g.DataDir, "")
+	}
+	if serr := g.StopTasks(cleanup, arns, 1, time.Minute); serr != nil && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return err
+	}
+	defer raw.Close(cleanup)
+
+	var gs []sample
+	var runs, createStarts []time.Duration
+	for i := range warmup - 1 + n {
+		measured := i >= warmup-1
+		s, err := gantryOnce(ctx, g, poll)
+		if err != nil {
+			return fmt.Errorf("gantry run %d: %w", i, err)
+		}
+		id := "lat" + strconv.Itoa(i)
+		d1, err := rawOnce(ctx, raw, id+"r", bench.RunDetach)
+		if err != nil {
+			return err
+		}
+		d2, err := rawOnce(ctx, raw, id+"c", bench.CreateStart)
+		if err != nil {
+			return err
+		}
+		if measured {
+			gs = append(gs, s)
+			runs, createStarts = append(runs, d1), append(createStarts, d2)
+		}
+	}
+	if err := g.WaitRuntimeEmpty(ctx, time.Minute); err != nil {
+		fmt.Fprintln(os.Stderr, "warning:", err)
+	}
+	pick := func(f func(sample) time.Duration) bench.Stats {
+		ds := make([]time.Duration, len(gs))
+		for i, s := range gs {
+			ds[i] = f(s)
+		}
+		return bench.Summarise(ds)
+	}
+	client := pick(func(s sample) time.Duration { return s.client })
+	server := pick(func(s sample) time.Duration { return s.server })
+	rawRun, rawCS := bench.Summarise(runs), bench.Summarise(createStarts)
+	fmt.Printf("gantry client   RunTask call -> seen RUNNING  %s\n", client)
+	fmt.Printf("gantry server   startedAt - createdAt         %s\n", server)
+	fmt.Printf("  RunTask call returns                        %s\n", pick(func(s sample) time.Duration { return s.runTask }))
+	fmt.Printf("  createdAt -> pullStartedAt (place, assign)  %s\n", pick(func(s sample) time.Duration { return s.queue }))
+	fmt.Printf("  pullStartedAt -> pullStoppedAt (image)      %s\n", pick(func(s sample) time.Duration { return s.pull }))
+	fmt.Printf("  pullStoppedAt -> startedAt (rootfs,sandbox) %s\n", pick(func(s sample) time.Duration { return s.start }))
+	fmt.Printf("  startedAt -> seen RUNNING (report, poll)    %s\n", pick(func(s sample) time.Duration { return s.report }))
+	fmt.Printf("raw runc run --detach                         %s\n", rawRun)
+	fmt.Printf("raw runc create + start                       %s\n", rawCS)
+	ratio := func(a, b time.Duration) float64 { return float64(a) / float64(b) }
+	fmt.Printf("ratio gantry client / runc run:  p50 %.1fx  p99 %.1fx   (goal <= 1.5x, p50/p99 < 150 ms)\n", ratio(client.P50, rawRun.P50), ratio(client.P99, rawRun.P99))
+	fmt.Printf("ratio gantry server / runc run:  p50 %.1fx  p99 %.1fx\n", ratio(server.P50, rawRun.P50), ratio(server.P99, rawRun.P99))
+	fmt.Printf("ratio gantry client / runc create+start: p50 %.1fx  p99 %.1fx\n", ratio(client.P50, rawCS.P50), ratio(client.P99, rawCS.P99))
+	fmt.Printf("after: %s\n", bench.Load())
+	return nil
+}
+
+// gantryOnce runs one task, times it to RUNNING, then stops it and waits (untimed).
+func gantryOnce(ctx context.Context, g *bench.Gantry, poll time.Duration) (sample, error) {
+	start := time.Now()
+	arns, err := g.RunTasks(ctx, 1)
+	if err != nil {
+		return sample{}, err
+	}
+	called := time.Since(start)
+	seen, err := g.WaitRunning(ctx, arns, poll, time.Minute)
+	defer func() { _ = g.StopTasks(context.WithoutCancel(ctx), arns, 1, time.Minute) }()
+	if err != nil {
+		return sample{}, err
+	}
+	o := seen[arns[0]]
+	t := o.Task
+	ts := func(p *time.Time) time.Time { return aws.ToTime(p) }
+	return sample{
+		client: o.Seen.Sub(start), runTask: called,
+		server: ts(t.StartedAt).Sub(ts(t.CreatedAt)),
+		queue:  ts(t.PullStartedAt).Sub(ts(t.CreatedAt)),
+		pull:   ts(t.PullStoppedAt).Sub(ts(t.PullStartedAt)),
+		start:  ts(t.StartedAt).Sub(ts(t.PullStoppedAt)),
+		report: o.Seen.Sub(ts(t.StartedAt)),
+	}, nil
+}
+
+// rawOnce writes a bundle (untimed), starts it with runc (timed), then removes it (untimed).
+func rawOnce(ctx context.Context, raw *bench.RawRunc, id string, mode bench.PeerMode) (time.Duration, error) {
+	bundle, err := raw.Bundle(id)
+	if err != nil {
+		return 0, err
+	}
+	d, err := raw.Start(ctx, id, bundle, mode)
+	if err != nil {
+		return 0, err
+	}
+	return d, raw.Remove(context.WithoutCancel(ctx), id)
+}

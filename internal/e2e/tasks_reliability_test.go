@@ -1,0 +1,240 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// waitRunning waits with the SDK's own waiter until every task is RUNNING; it fails if one stops.
+func waitRunning(t *testing.T, client *ecs.Client, timeout time.Duration, arns ...string) []types.Task {
+	t.Helper()
+	in := &ecs.DescribeTasksInput{Tasks: arns}
+	if err := ecs.NewTasksRunningWaiter(client, func(o *ecs.TasksRunningWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 200*time.Millisecond, time.Second
+	}).Wait(t.Context(), in, timeout); err != nil {
+		t.Fatalf("wait tasks running: %v", err)
+	}
+	out, err := client.DescribeTasks(t.Context(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Tasks
+}
+
+// shimPids lists the processes whose command line names a task directory of dataDir's runtime:
+// the shims, one per live task.
+func shimPids(t *testing.T, dataDir string) []string {
+	t.Helper()
+	out, err := exec.Command("pgrep", "-f", regexp.QuoteMeta(filepath.Join(dataDir, "run")+"/")).Output()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 1 { // nothing matched
+		return nil
+	}
+	if err != nil {
+		t.Fatalf("pgrep: %v", err)
+	}
+	return strings.Fields(string(out))
+}
+
+// TestTasksSurviveTenServerKills runs three tasks and kills the server with SIGKILL ten times,
+// restarting it on the same data dir each time: every task keeps running as the same process,
+// and none is run twice.
+func TestTasksSurviveTenServerKills(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	client := newSDK(t, s)
+	appImage(t, s)
+	td := sdkRegister(t, client, "survivors", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef), Command: []string{"serve", ":8080"}})
+	var arns []string
+	for _, task := range sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(td), Count: aws.Int32(3)}) {
+		arns = append(arns, aws.ToString(task.TaskArn))
+	}
+	runtimeIDs := map[string]string{}
+	for _, task := range waitRunning(t, client, 2*time.Minute, arns...) {
+		runtimeIDs[aws.ToString(task.TaskArn)] = aws.ToString(task.Containers[0].RuntimeId)
+	}
+
+	for range 10 {
+		s.Kill()
+		s = startServer(t, dir)
+	}
+	client = newSDK(t, s)
+	out, err := client.DescribeTasks(t.Context(), &ecs.DescribeTasksInput{Tasks: arns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range out.Tasks {
+		arn := aws.ToString(task.TaskArn)
+		if aws.ToString(task.LastStatus) != "RUNNING" || aws.ToString(task.Containers[0].RuntimeId) != runtimeIDs[arn] {
+			t.Errorf("task %s after ten kills: %s runtime id %s, want RUNNING with runtime id %s", arn,
+				taskSummary(task), aws.ToString(task.Containers[0].RuntimeId), runtimeIDs[arn])
+		}
+	}
+	list, err := client.ListTasks(t.Context(), &ecs.ListTasksInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := slices.Sorted(slices.Values(list.TaskArns)), slices.Sorted(slices.Values(arns)); !slices.Equal(got, want) {
+		t.Errorf("ListTasks after ten kills = %v, want exactly %v", got, want)
+	}
+	if pids := shimPids(t, dir); len(pids) != 3 {
+		t.Errorf("%d shim processes after ten kills (%v), want one per task: 3", len(pids), pids)
+	}
+	for _, arn := range arns {
+		stopTask(t, client, arn)
+	}
+	for _, task := range waitStopped(t, client, arns...) {
+		if task.StopCode != types.TaskStopCodeUserInitiated {
+			t.Errorf("task %s: %s, want stopped by the user", aws.ToString(task.TaskArn), taskSummary(task))
+		}
+	}
+}
+
+// TestTaskChurnLeavesNothing starts 100 tasks at once through the SDK, stops them all, and then
+// looks for anything a task left on the host: shims, cgroups, mounts, network namespaces.
+func TestTaskChurnLeavesNothing(t *testing.T) {
+	t.Parallel()
+	const calls, perCall = 10, 10
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	parent := "gantry-e2e-" + hex.EncodeToString(b[:])
+	cgroupDirs := taskCgroupParents(parent)
+	t.Cleanup(func() { // after the server's own cleanup, which reaps what a failed run left
+		for _, d := range cgroupDirs {
+			if err := os.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("remove cgroup parent: %v", err)
+			}
+		}
+	})
+	dir := t.TempDir()
+	// 100 tasks of 256 cpu units and 512 MiB reserve more than a small host offers; each uses
+	// a few MiB and no cpu.
+	s := startServer(t, dir, "--cgroup-parent", parent, "--cpu-overcommit", "64", "--memory-overcommit", "8")
+	client := newSDK(t, s)
+	appImage(t, s)
+	td := sdkRegister(t, client, "churn", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef), Command: []string{"sleep", "600"}})
+
+	var arns []string
+	for range calls {
+		for _, task := range sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(td), Count: aws.Int32(perCall)}) {
+			arns = append(arns, aws.ToString(task.TaskArn))
+		}
+	}
+	if len(arns) != calls*perCall || len(slices.Compact(slices.Sorted(slices.Values(arns)))) != calls*perCall {
+		t.Fatalf("RunTask started %d distinct tasks, want %d", len(slices.Compact(slices.Sorted(slices.Values(arns)))), calls*perCall)
+	}
+	start := time.Now()
+	waitRunning(t, client, 5*time.Minute, arns...)
+	t.Logf("%d tasks RUNNING after %s", len(arns), time.Since(start))
+	// The leak checks must see live tasks, or their silence later proves nothing.
+	kinds := map[string]int{}
+	for _, l := range hostLeaks(t, dir, cgroupDirs) {
+		kinds[strings.Fields(l)[0]]++
+	}
+	for _, kind := range []string{"process", "cgroup", "mount", "netns"} {
+		if kinds[kind] < len(arns) {
+			t.Fatalf("with %d tasks running, found %d of kind %q (%v): the leak check looks in the wrong place", len(arns), kinds[kind], kind, kinds)
+		}
+	}
+
+	start = time.Now()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, arn := range arns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if _, err := client.StopTask(t.Context(), &ecs.StopTaskInput{Task: aws.String(arn)}); err != nil {
+				t.Errorf("StopTask %s: %v", arn, err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, task := range waitStopped(t, client, arns...) {
+		if task.StopCode != types.TaskStopCodeUserInitiated || task.Containers[0].ExitCode == nil {
+			t.Errorf("task %s: %s, want stopped by the user with an exit code", aws.ToString(task.TaskArn), taskSummary(task))
+		}
+	}
+	t.Logf("%d tasks STOPPED after %s", len(arns), time.Since(start))
+
+	// STOPPED is reported once the sandbox is deleted; allow the kernel a moment to let go.
+	var leaks []string
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		leaks = hostLeaks(t, dir, cgroupDirs)
+		if len(leaks) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if len(leaks) > 0 {
+		t.Fatalf("after %d tasks stopped, the host still holds:\n%s", len(arns), strings.Join(leaks, "\n"))
+	}
+}
+
+// taskCgroupParents lists the directories a runtime with cgroup parent makes task cgroups in.
+func taskCgroupParents(parent string) []string {
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		return []string{filepath.Join("/sys/fs/cgroup", parent)}
+	}
+	var dirs []string
+	for _, c := range []string{"cpu", "memory", "pids"} {
+		dirs = append(dirs, filepath.Join("/sys/fs/cgroup", c, parent))
+	}
+	return dirs
+}
+
+// hostLeaks names every shim, task cgroup, mount and network namespace file of dataDir's tasks
+// still on the host.
+func hostLeaks(t *testing.T, dataDir string, cgroupDirs []string) []string {
+	t.Helper()
+	var leaks []string
+	for _, pid := range shimPids(t, dataDir) {
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", pid, "cmdline"))
+		leaks = append(leaks, "process "+pid+": "+strings.ReplaceAll(string(cmdline), "\x00", " "))
+	}
+	for _, d := range cgroupDirs {
+		ents, err := os.ReadDir(d)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("read cgroup parent: %v", err)
+		}
+		for _, e := range ents {
+			if e.IsDir() {
+				leaks = append(leaks, "cgroup "+filepath.Join(d, e.Name()))
+			}
+		}
+	}
+	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(mountinfo), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dataDir+"/") {
+			leaks = append(leaks, "mount "+line)
+		}
+	}
+	_ = filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && d.Name() == "netns" {
+			leaks = append(leaks, "netns file "+path)
+		}
+		return nil
+	})
+	return leaks
+}
