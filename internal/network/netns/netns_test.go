@@ -1,0 +1,67 @@
+package netns
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+}
+
+func TestCreateDoDelete(t *testing.T) {
+	requireRoot(t)
+	path := filepath.Join(t.TempDir(), "ns1")
+	created, err := Create(path, func() error { return Sysctl("net/ipv4/ip_forward", "1") })
+	if err != nil || !created {
+		t.Fatalf("Create = %v, %v", created, err)
+	}
+	t.Cleanup(func() { Delete(path) })
+	if created, err := Create(path, nil); err != nil || created {
+		t.Fatalf("second Create = %v, %v, want false, nil", created, err)
+	}
+	var inside string
+	if err := Do(path, func() error {
+		b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+		inside = string(b)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if inside != "1\n" {
+		t.Fatalf("ip_forward inside = %q", inside)
+	}
+	// A fresh namespace has only lo, and it is down: listening on 127.0.0.1 fails.
+	if err := Do(path, func() error {
+		ifs, err := net.Interfaces()
+		if len(ifs) != 1 || ifs[0].Name != "lo" {
+			t.Errorf("interfaces inside = %v", ifs)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Delete(path); err != nil {
+		t.Fatal(err)
+	}
+	if Exists(path) {
+		t.Fatal("still exists")
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("file left: %v", err)
+	}
+	if err := Delete(path); err != nil {
+		t.Fatalf("second Delete: %v", err)
+	}
+}
+
+func TestDoMissing(t *testing.T) {
+	if err := Do(filepath.Join(t.TempDir(), "nope"), func() error { return nil }); err == nil {
+		t.Fatal("Do on a missing namespace succeeded")
+	}
+}
