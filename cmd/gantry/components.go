@@ -12,6 +12,7 @@ import (
 
 	"github.com/gantry-dev/gantry/internal/agent"
 	"github.com/gantry-dev/gantry/internal/api"
+	"github.com/gantry-dev/gantry/internal/api/ec2"
 	"github.com/gantry-dev/gantry/internal/api/ecr"
 	"github.com/gantry-dev/gantry/internal/api/ecs"
 	"github.com/gantry-dev/gantry/internal/ecrbackend"
@@ -54,6 +55,7 @@ func (h *hostFlags) register(fs *flag.FlagSet) {
 type components struct {
 	front  *api.Server
 	ecs    *ops.ECS
+	ec2    *ops.EC2
 	agent  *agent.Agent
 	images *image.Store
 }
@@ -65,7 +67,8 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 	ecsOps := ops.NewECS(st, logger)
 	ecsOps.SetPlacement(scheduler.Overcommit{CPU: f.host.cpuOvercommit, Memory: f.host.memoryOvercommit})
 	reg := registry.New(filepath.Join(f.dataDir, "registry"), registry.Options{Logger: logger})
-	front := api.New(logger, ecs.Service(ecsOps), ecr.Service(ops.NewECR(ecrbackend.New(reg), endpoint)))
+	ec2Ops := ops.NewEC2(st, logger)
+	front := api.New(logger, ecs.Service(ecsOps), ecr.Service(ops.NewECR(ecrbackend.New(reg), endpoint)), ec2.Service(ec2Ops))
 	front.Handle("/v2/", reg)
 
 	rt, err := newRuntime(f, logger)
@@ -86,7 +89,7 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 		ReserveMemoryMiB:  orNone(f.host.reserveMemory),
 		Logger:            logger,
 	})
-	return &components{front: front, ecs: ecsOps, agent: ag, images: images}, nil
+	return &components{front: front, ecs: ecsOps, ec2: ec2Ops, agent: ag, images: images}, nil
 }
 
 // orNone maps the flag's 0 ("keep nothing back") to the agent's "none" (negative).

@@ -21,6 +21,7 @@ import (
 	"github.com/gantry-dev/gantry/internal/api"
 	"github.com/gantry-dev/gantry/internal/etcdnode"
 	"github.com/gantry-dev/gantry/internal/logx"
+	"github.com/gantry-dev/gantry/internal/model"
 	"github.com/gantry-dev/gantry/internal/store"
 )
 
@@ -111,6 +112,11 @@ func serve(ctx context.Context, f serverFlags, logger *slog.Logger) error {
 
 	st := store.New(cli, f.etcdPrefix)
 	comps, err := buildComponents(f, st, ln.Addr().String(), logger)
+	if err == nil {
+		// As on AWS, the default region has its default VPC from the first start; other regions
+		// get theirs on first use.
+		err = comps.ec2.EnsureDefaultVPC(ctx, model.Scope{Account: model.DefaultAccount, Region: model.DefaultRegion})
+	}
 	if err != nil {
 		shutdown(srv, logger)
 		return err

@@ -1,0 +1,117 @@
+package ops
+
+import (
+	"context"
+	"slices"
+
+	"github.com/gantry-dev/gantry/internal/apierr"
+	"github.com/gantry-dev/gantry/internal/model"
+)
+
+// RunTask's limits on awsvpcConfiguration, as ECS states them.
+const (
+	MaxAwsVpcSubnets        = 16
+	MaxAwsVpcSecurityGroups = 5
+)
+
+// ValidateAwsVpc checks a task's awsvpcConfiguration: one to 16 subnets that exist and share one
+// VPC, and at most five security groups of that VPC. It returns the VPC and the groups to use,
+// the VPC's default group when none is given. Errors are InvalidParameter (NotFound for a
+// subnet or group that does not exist), with EC2's codes for callers that want them.
+func (e *EC2) ValidateAwsVpc(ctx context.Context, sc model.Scope, subnets, groups []string) (string, []string, error) {
+	if err := e.EnsureDefaultVPC(ctx, sc); err != nil {
+		return "", nil, err
+	}
+	switch {
+	case len(subnets) == 0:
+		return "", nil, ec2Errorf(apierr.InvalidParameter, CodeMissingParameter, "subnets can not be empty.")
+	case len(subnets) > MaxAwsVpcSubnets:
+		return "", nil, invalidValue("subnets can have at most %d items.", MaxAwsVpcSubnets)
+	case len(groups) > MaxAwsVpcSecurityGroups:
+		return "", nil, invalidValue("securityGroups can have at most %d items.", MaxAwsVpcSecurityGroups)
+	}
+	vpcID := ""
+	for _, id := range subnets {
+		s, err := e.subnet(ctx, sc, id)
+		if err != nil {
+			return "", nil, err
+		}
+		if vpcID != "" && s.Value.VpcID != vpcID {
+			return "", nil, invalidValue("Subnets %s and %s are in different VPCs; all subnets must belong to the same VPC.", subnets[0], id)
+		}
+		vpcID = s.Value.VpcID
+	}
+	if len(groups) == 0 {
+		vpc, err := e.vpc(ctx, sc, vpcID)
+		if err != nil {
+			return "", nil, err
+		}
+		return vpcID, []string{vpc.Value.DefaultGroupID}, nil
+	}
+	for _, id := range groups {
+		g, err := e.group(ctx, sc, id)
+		if err != nil {
+			return "", nil, err
+		}
+		if g.Value.VpcID != vpcID {
+			return "", nil, invalidValue("Security group %s does not belong to VPC %s of the subnets.", id, vpcID)
+		}
+	}
+	return vpcID, slices.Compact(slices.Clone(groups)), nil
+}
+
+var eniFilters = filterSpec[model.NetworkInterface]{
+	"network-interface-id":         func(n model.NetworkInterface) []string { return []string{n.ID} },
+	"subnet-id":                    func(n model.NetworkInterface) []string { return []string{n.SubnetID} },
+	"vpc-id":                       func(n model.NetworkInterface) []string { return []string{n.VpcID} },
+	"availability-zone":            func(n model.NetworkInterface) []string { return []string{n.AvailabilityZone} },
+	"group-id":                     func(n model.NetworkInterface) []string { return n.GroupIDs },
+	"private-ip-address":           func(n model.NetworkInterface) []string { return []string{n.PrivateIP} },
+	"addresses.private-ip-address": func(n model.NetworkInterface) []string { return []string{n.PrivateIP} },
+	"private-dns-name": func(n model.NetworkInterface) []string {
+		return []string{model.PrivateDNSName(n.PrivateIP, n.Scope.Region)}
+	},
+	"mac-address":           func(n model.NetworkInterface) []string { return []string{n.MacAddress} },
+	"status":                func(n model.NetworkInterface) []string { return []string{n.Status} },
+	"interface-type":        func(n model.NetworkInterface) []string { return []string{n.InterfaceType} },
+	"description":           func(n model.NetworkInterface) []string { return []string{n.Description} },
+	"requester-managed":     func(n model.NetworkInterface) []string { return boolValues(n.RequesterManaged) },
+	"owner-id":              func(n model.NetworkInterface) []string { return []string{n.Scope.Account} },
+	"association.public-ip": func(n model.NetworkInterface) []string { return nonEmpty(n.PublicIP) },
+	"attachment.attachment-id": func(n model.NetworkInterface) []string {
+		return attachValue(n, func(a model.EniAttachment) string { return a.ID })
+	},
+	"attachment.status": func(n model.NetworkInterface) []string {
+		return attachValue(n, func(a model.EniAttachment) string { return a.Status })
+	},
+}
+
+func attachValue(n model.NetworkInterface, f func(model.EniAttachment) string) []string {
+	if n.Attachment == nil {
+		return nil
+	}
+	return nonEmpty(f(*n.Attachment))
+}
+
+// DescribeNetworkInterfaces lists the network interfaces named by ids (all when empty) that
+// match filters.
+func (e *EC2) DescribeNetworkInterfaces(ctx context.Context, sc model.Scope, ids []string, filters []Filter, p Paging) ([]model.NetworkInterface, string, error) {
+	if err := e.EnsureDefaultVPC(ctx, sc); err != nil {
+		return nil, "", err
+	}
+	all, err := e.store.NetworkInterfaces().List(ctx, sc)
+	if err != nil {
+		return nil, "", err
+	}
+	id := func(n model.NetworkInterface) string { return n.ID }
+	enis, err := byIDs(values(all), id, ids, func(i string) error {
+		return ec2Errorf(apierr.NotFound, CodeNetworkInterfaceNotFound, "The networkInterface ID '%s' does not exist", i)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if enis, err = applyFilters(eniFilters, func(n model.NetworkInterface) []model.Tag { return n.Tags }, filters, enis); err != nil {
+		return nil, "", err
+	}
+	return paginate(enis, id, p)
+}

@@ -1,0 +1,240 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/gantry-dev/gantry/internal/apierr"
+	"github.com/gantry-dev/gantry/internal/model"
+	"github.com/gantry-dev/gantry/internal/store"
+)
+
+func (e *EC2) routeTable(ctx context.Context, sc model.Scope, id string) (store.Versioned[model.RouteTable], error) {
+	if id == "" {
+		return store.Versioned[model.RouteTable]{}, missingParameter("RouteTableId")
+	}
+	t, err := e.store.RouteTables().Get(ctx, sc, id)
+	if apierr.KindOf(err) == apierr.NotFound {
+		return t, ec2Errorf(apierr.NotFound, CodeRouteTableNotFound, "The routeTable ID '%s' does not exist", id)
+	}
+	return t, err
+}
+
+// CreateRouteTable creates a route table in a VPC with the VPC's local route.
+func (e *EC2) CreateRouteTable(ctx context.Context, sc model.Scope, vpcID string, specs []TagSpecification) (model.RouteTable, error) {
+	if err := e.EnsureDefaultVPC(ctx, sc); err != nil {
+		return model.RouteTable{}, err
+	}
+	tags, err := tagsFor(specs, "route-table")
+	if err != nil {
+		return model.RouteTable{}, err
+	}
+	var rt model.RouteTable
+	err = fenced(ctx, func() error {
+		vpc, err := e.vpc(ctx, sc, vpcID)
+		if err != nil {
+			return err
+		}
+		rt = model.RouteTable{Scope: sc, ID: newEC2ID(model.PrefixRouteTable), VpcID: vpcID, Tags: tags,
+			Routes: []model.Route{{DestinationCidrBlock: vpc.Value.CidrBlock, GatewayID: model.RouteTargetLocal, Origin: model.RouteOriginCreateTable}}}
+		w := &store.Write{}
+		if err := errors.Join(e.fence(w, vpc), e.store.RouteTables().PutIn(w, rt, 0)); err != nil {
+			return err
+		}
+		_, err = e.store.Commit(ctx, w)
+		return err
+	})
+	return rt, err
+}
+
+// RouteInput is CreateRoute's parameters: a destination and one target.
+type RouteInput struct {
+	RouteTableID         string
+	DestinationCidrBlock string
+	GatewayID            string
+	NatGatewayID         string
+}
+
+// CreateRoute adds a route to an internet gateway attached to the table's VPC, or to a NAT
+// gateway in it. A destination the table routes already is RouteAlreadyExists.
+func (e *EC2) CreateRoute(ctx context.Context, sc model.Scope, in RouteInput) error {
+	if err := e.EnsureDefaultVPC(ctx, sc); err != nil {
+		return err
+	}
+	if in.DestinationCidrBlock == "" {
+		return missingParameter("DestinationCidrBlock")
+	}
+	dest, err := parseCIDR(in.DestinationCidrBlock, "destinationCidrBlock")
+	if err != nil {
+		return err
+	}
+	if (in.GatewayID == "") == (in.NatGatewayID == "") {
+		return ec2Errorf(apierr.InvalidParameter, CodeInvalidParameterCombination, "The request must contain exactly one of gatewayId, natGatewayId")
+	}
+	return fenced(ctx, func() error {
+		rt, err := e.routeTable(ctx, sc, in.RouteTableID)
+		if err != nil {
+			return err
+		}
+		vpc, err := e.vpc(ctx, sc, rt.Value.VpcID)
+		if err != nil {
+			return err
+		}
+		if err := e.checkTarget(ctx, sc, rt.Value, in); err != nil {
+			return err
+		}
+		for _, r := range rt.Value.Routes {
+			if r.DestinationCidrBlock == dest.String() {
+				return ec2Errorf(apierr.AlreadyExists, CodeRouteAlreadyExists, "The route identified by %s already exists.", dest)
+			}
+		}
+		rt.Value.Routes = append(rt.Value.Routes, model.Route{DestinationCidrBlock: dest.String(), GatewayID: in.GatewayID,
+			NatGatewayID: in.NatGatewayID, Origin: model.RouteOriginCreateRoute})
+		w := &store.Write{}
+		if err := errors.Join(e.fence(w, vpc), e.store.RouteTables().PutIn(w, rt.Value, rt.Revision)); err != nil {
+			return err
+		}
+		_, err = e.store.Commit(ctx, w)
+		return err
+	})
+}
+
+// checkTarget checks that a route's target exists and belongs to the table's VPC.
+func (e *EC2) checkTarget(ctx context.Context, sc model.Scope, rt model.RouteTable, in RouteInput) error {
+	otherNetwork := func(target string) error {
+		return invalidValue("route table %s and network gateway %s belong to different networks", rt.ID, target)
+	}
+	if in.NatGatewayID != "" {
+		n, err := e.store.NatGateways().Get(ctx, sc, in.NatGatewayID)
+		if apierr.KindOf(err) == apierr.NotFound {
+			return ec2Errorf(apierr.NotFound, CodeNatGatewayNotFound, "NAT gateway %s was not found", in.NatGatewayID)
+		}
+		if err == nil && n.Value.VpcID != rt.VpcID {
+			return otherNetwork(in.NatGatewayID)
+		}
+		return err
+	}
+	if !strings.HasPrefix(in.GatewayID, model.PrefixInternetGateway) {
+		return ec2Errorf(apierr.NotFound, CodeGatewayNotFound, "The gateway ID '%s' does not exist", in.GatewayID)
+	}
+	g, err := e.store.InternetGateways().Get(ctx, sc, in.GatewayID)
+	if apierr.KindOf(err) == apierr.NotFound {
+		return ec2Errorf(apierr.NotFound, CodeGatewayNotFound, "The gateway ID '%s' does not exist", in.GatewayID)
+	}
+	if err == nil && g.Value.VpcID != rt.VpcID {
+		return otherNetwork(in.GatewayID)
+	}
+	return err
+}
+
+// AssociateRouteTable associates a subnet of the table's VPC with the table and returns the
+// association id; a subnet associated with another table already is Resource.AlreadyAssociated.
+func (e *EC2) AssociateRouteTable(ctx context.Context, sc model.Scope, rtbID, subnetID string) (string, error) {
+	if err := e.EnsureDefaultVPC(ctx, sc); err != nil {
+		return "", err
+	}
+	assoc := newEC2ID(model.PrefixRouteAssociation)
+	err := fenced(ctx, func() error {
+		rt, err := e.routeTable(ctx, sc, rtbID)
+		if err != nil {
+			return err
+		}
+		sub, err := e.subnet(ctx, sc, subnetID)
+		if err != nil {
+			return err
+		}
+		if sub.Value.VpcID != rt.Value.VpcID {
+			return invalidValue("Route table %s and subnet %s belong to different networks", rtbID, subnetID)
+		}
+		vpc, err := e.vpc(ctx, sc, rt.Value.VpcID)
+		if err != nil {
+			return err
+		}
+		tables, err := e.store.RouteTables().List(ctx, sc)
+		if err != nil {
+			return err
+		}
+		for _, t := range tables {
+			for _, a := range t.Value.Associations {
+				if a.SubnetID == subnetID {
+					return ec2Errorf(apierr.ResourceInUse, CodeAlreadyAssociated, "the specified association for route table %s conflicts with an existing association", rtbID)
+				}
+			}
+		}
+		rt.Value.Associations = append(rt.Value.Associations, model.RouteTableAssociation{ID: assoc, SubnetID: subnetID})
+		w := &store.Write{}
+		if err := errors.Join(e.fence(w, vpc), e.store.RouteTables().PutIn(w, rt.Value, rt.Revision)); err != nil {
+			return err
+		}
+		_, err = e.store.Commit(ctx, w)
+		return err
+	})
+	return assoc, err
+}
+
+func routeValues(t model.RouteTable, f func(model.Route) string) []string {
+	var out []string
+	for _, r := range t.Routes {
+		if v := f(r); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func assocValues(t model.RouteTable, f func(model.RouteTableAssociation) string) []string {
+	var out []string
+	for _, a := range t.Associations {
+		if v := f(a); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+var routeTableFilters = filterSpec[model.RouteTable]{
+	"route-table-id": func(t model.RouteTable) []string { return []string{t.ID} },
+	"vpc-id":         func(t model.RouteTable) []string { return []string{t.VpcID} },
+	"owner-id":       func(t model.RouteTable) []string { return []string{t.Scope.Account} },
+	"association.subnet-id": func(t model.RouteTable) []string {
+		return assocValues(t, func(a model.RouteTableAssociation) string { return a.SubnetID })
+	},
+	"association.route-table-association-id": func(t model.RouteTable) []string {
+		return assocValues(t, func(a model.RouteTableAssociation) string { return a.ID })
+	},
+	"association.main": func(t model.RouteTable) []string {
+		return assocValues(t, func(a model.RouteTableAssociation) string { return boolValues(a.Main)[0] })
+	},
+	"route.destination-cidr-block": func(t model.RouteTable) []string {
+		return routeValues(t, func(r model.Route) string { return r.DestinationCidrBlock })
+	},
+	"route.gateway-id": func(t model.RouteTable) []string {
+		return routeValues(t, func(r model.Route) string { return r.GatewayID })
+	},
+	"route.nat-gateway-id": func(t model.RouteTable) []string {
+		return routeValues(t, func(r model.Route) string { return r.NatGatewayID })
+	},
+}
+
+// DescribeRouteTables lists the route tables named by ids (all when empty) that match filters.
+func (e *EC2) DescribeRouteTables(ctx context.Context, sc model.Scope, ids []string, filters []Filter, p Paging) ([]model.RouteTable, string, error) {
+	if err := e.EnsureDefaultVPC(ctx, sc); err != nil {
+		return nil, "", err
+	}
+	all, err := e.store.RouteTables().List(ctx, sc)
+	if err != nil {
+		return nil, "", err
+	}
+	id := func(t model.RouteTable) string { return t.ID }
+	tables, err := byIDs(values(all), id, ids, func(i string) error {
+		return ec2Errorf(apierr.NotFound, CodeRouteTableNotFound, "The routeTable ID '%s' does not exist", i)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if tables, err = applyFilters(routeTableFilters, func(t model.RouteTable) []model.Tag { return t.Tags }, filters, tables); err != nil {
+		return nil, "", err
+	}
+	return paginate(tables, id, p)
+}
