@@ -7,6 +7,8 @@ import "time"
 type Assignment struct {
 	Task       Task
 	Definition TaskDefinition
+	// Network is the task's ENI and subnet; nil for a task placed before it had one.
+	Network *TaskNetwork
 }
 
 // TaskReport is what an agent observed of a task. Applying the same report twice changes
