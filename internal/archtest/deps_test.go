@@ -32,7 +32,7 @@ var rules = []rule{
 	{pkg: "ops/...", allow: []string{"store", "model", "scheduler", "apierr", "logx"}},
 	{pkg: "model/...", stdlibOnly: true},
 	{pkg: "apierr", stdlibOnly: true},
-	{pkg: "store/...", allow: []string{"model", "apierr"}},
+	{pkg: "store/...", allow: []string{"model", "apierr", "network/ipam"}}, // ipam is pure: the stored pools
 	{pkg: "controller/...", allow: []string{"store", "model", "scheduler", "apierr", "logx"}},
 	{pkg: "scheduler/...", allow: []string{"model"}, stdlibOnly: true},
 	{pkg: "agent/...", allow: []string{"runtime/...", "network/...", "image/...", "model", "apierr", "logx"}},

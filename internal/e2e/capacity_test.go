@@ -87,7 +87,7 @@ func startCapacityServer(t *testing.T, cpu, memory int, cpuOvercommit, memoryOve
 func (c *capServer) run(t *testing.T, count int) ([]string, []types.Failure) {
 	t.Helper()
 	out, err := c.client.RunTask(t.Context(), &ecs.RunTaskInput{TaskDefinition: aws.String(c.td), Count: aws.Int32(int32(count)),
-		LaunchType: types.LaunchTypeFargate, NetworkConfiguration: sdkNetwork})
+		LaunchType: types.LaunchTypeFargate, NetworkConfiguration: sdkNetwork(t, c.client)})
 	if err != nil {
 		t.Fatalf("RunTask count %d: %v", count, err)
 	}

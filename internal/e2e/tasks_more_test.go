@@ -81,7 +81,7 @@ func cliRun(t *testing.T, cli *awsCLI, tdArn string) string {
 		Failures []any     `json:"failures"`
 	}
 	cli.json(&run, "ecs", "run-task", "--task-definition", tdArn, "--launch-type", "FARGATE",
-		"--network-configuration", networkJSON)
+		"--network-configuration", networkJSON(cli))
 	if len(run.Tasks) != 1 || len(run.Failures) != 0 {
 		t.Fatalf("run-task %s: %d tasks, failures %v", tdArn, len(run.Tasks), run.Failures)
 	}

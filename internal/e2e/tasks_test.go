@@ -11,6 +11,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -35,12 +39,48 @@ func appImage(t *testing.T, s *Server) (ref, digest string) {
 // ecrRef is the ECR-style name of the same image: gantry resolves it to its own registry.
 const ecrRef = "000000000000.dkr.ecr.us-east-1.amazonaws.com/app:v1"
 
-// networkJSON is the awsvpc configuration RunTask requires for awsvpc task definitions.
-const networkJSON = `awsvpcConfiguration={subnets=[subnet-0123456789abcdef0],assignPublicIp=DISABLED}`
+// defaultSubnet returns the id of the default subnet in us-east-1a of the server at endpoint
+// (the default VPC exists from the first start). It asks every time: a port may serve another
+// server, with another default VPC, later in the run.
+func defaultSubnet(t *testing.T, endpoint string) string {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(t.Context(), config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+		config.WithSharedConfigFiles([]string{}), config.WithSharedCredentialsFiles([]string{}))
+	if err != nil {
+		t.Fatalf("load SDK config: %v", err)
+	}
+	client := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	out, err := client.DescribeSubnets(t.Context(), &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("default-for-az"), Values: []string{"true"}},
+		{Name: aws.String("availability-zone"), Values: []string{"us-east-1a"}},
+	}})
+	if err != nil || len(out.Subnets) != 1 {
+		t.Fatalf("default subnet of %s: %v, %v", endpoint, out, err)
+	}
+	return aws.ToString(out.Subnets[0].SubnetId)
+}
 
-var sdkNetwork = &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
-	Subnets: []string{"subnet-0123456789abcdef0"},
-}}
+// networkJSON is the awsvpc configuration RunTask requires for awsvpc task definitions, in the
+// server's default subnet, as the aws CLI takes it.
+func networkJSON(cli *awsCLI) string {
+	cli.t.Helper()
+	endpoint := ""
+	for _, kv := range cli.env {
+		if v, ok := strings.CutPrefix(kv, "AWS_ENDPOINT_URL="); ok {
+			endpoint = v
+		}
+	}
+	return `awsvpcConfiguration={subnets=[` + defaultSubnet(cli.t, endpoint) + `],assignPublicIp=DISABLED}`
+}
+
+// sdkNetwork is the same configuration for the SDK client's server.
+func sdkNetwork(t *testing.T, client *ecs.Client) *types.NetworkConfiguration {
+	t.Helper()
+	return &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
+		Subnets: []string{defaultSubnet(t, aws.ToString(client.Options().BaseEndpoint))},
+	}}
+}
 
 // registerTD registers a Fargate task definition with the given containers (JSON list).
 func registerTD(t *testing.T, cli *awsCLI, family, containers string) string {
@@ -108,7 +148,7 @@ func TestCLIRunTaskLifecycle(t *testing.T) {
 		Failures []any     `json:"failures"`
 	}
 	cli.json(&run, "ecs", "run-task", "--task-definition", tdArn, "--launch-type", "FARGATE",
-		"--network-configuration", networkJSON)
+		"--network-configuration", networkJSON(cli))
 	if len(run.Tasks) != 1 || len(run.Failures) != 0 {
 		t.Fatalf("run-task: %d tasks, failures %v", len(run.Tasks), run.Failures)
 	}
@@ -147,7 +187,7 @@ func TestCLIRunTaskLifecycle(t *testing.T) {
 func sdkRunTask(t *testing.T, client *ecs.Client, in *ecs.RunTaskInput) []types.Task {
 	t.Helper()
 	in.LaunchType = types.LaunchTypeFargate
-	in.NetworkConfiguration = sdkNetwork
+	in.NetworkConfiguration = sdkNetwork(t, client)
 	out, err := client.RunTask(t.Context(), in)
 	if err != nil {
 		t.Fatalf("RunTask: %v", err)
@@ -312,11 +352,11 @@ func TestRunTaskErrors(t *testing.T) {
 	if !errors.As(err, &invalid) {
 		t.Fatalf("RunTask without a network configuration: %v, want InvalidParameterException", err)
 	}
-	_, err = client.RunTask(t.Context(), &ecs.RunTaskInput{TaskDefinition: aws.String(td), Count: aws.Int32(11), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: sdkNetwork})
+	_, err = client.RunTask(t.Context(), &ecs.RunTaskInput{TaskDefinition: aws.String(td), Count: aws.Int32(11), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: sdkNetwork(t, client)})
 	if !errors.As(err, &invalid) {
 		t.Fatalf("RunTask count 11: %v, want InvalidParameterException", err)
 	}
-	_, err = client.RunTask(t.Context(), &ecs.RunTaskInput{Cluster: aws.String("nope"), TaskDefinition: aws.String(td), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: sdkNetwork})
+	_, err = client.RunTask(t.Context(), &ecs.RunTaskInput{Cluster: aws.String("nope"), TaskDefinition: aws.String(td), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: sdkNetwork(t, client)})
 	var missing *types.ClusterNotFoundException
 	if !errors.As(err, &missing) {
 		t.Fatalf("RunTask on a missing cluster: %v, want ClusterNotFoundException", err)

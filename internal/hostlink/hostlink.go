@@ -232,7 +232,7 @@ func (w *assignWatch) assignment(ctx context.Context, t model.Task) (model.Assig
 		td = v.Value
 		w.defs[t.TaskDefinitionARN] = td
 	}
-	return model.Assignment{Task: t, Definition: td}, true
+	return model.Assignment{Task: t, Definition: td, Network: t.TaskNetwork}, true
 }
 
 func (w *assignWatch) send(ctx context.Context, a model.Assignment) bool {

@@ -124,6 +124,9 @@ type Task struct {
 	PlatformFamily   string
 	// Version counts the task's changes, as ECS's task version does.
 	Version int64
+	// TaskNetwork is the ENI RunTask gave the task (its VPC, subnet, address and groups); nil
+	// for a task without one. Network above is what was asked for.
+	TaskNetwork *TaskNetwork
 }
 
 // ARN is the task's ARN.

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gantry-dev/gantry/internal/apierr"
@@ -41,9 +42,12 @@ const (
 	platformFamilyLinux  = "Linux"
 )
 
-// placementConfig says how RunTask places tasks; the zero value is the default.
+// placementConfig says how RunTask places tasks; the zero value is the default. It also holds
+// the EC2 operations RunTask checks awsvpcConfiguration with (enis.go), made on first use.
 type placementConfig struct {
 	overcommit scheduler.Overcommit
+	ec2Once    sync.Once
+	ec2        *EC2
 }
 
 // SetPlacement sets how far RunTask may overcommit a host's cpu and memory (default
@@ -83,9 +87,11 @@ type TaskFailure struct {
 	Detail string
 }
 
-// RunTask validates in as ECS does, places count tasks on hosts with free capacity and stores
-// them with their hosts' new reservations in one transaction. Tasks that fit nowhere are
-// failures (RESOURCE:CPU, RESOURCE:MEMORY, or AGENT when no host is up) while the others run.
+// RunTask validates in as ECS does, places count tasks on hosts with free capacity, gives each
+// an ENI in one of the awsvpcConfiguration's subnets (enis.go), and stores them with their
+// hosts' new reservations, ENIs and address pools in one transaction. Tasks that fit nowhere
+// are failures (RESOURCE:CPU, RESOURCE:MEMORY, AGENT when no host is up, RESOURCE:ENI when no
+// subnet has a free address) while the others run.
 // With a clientToken, a retry answers what the first call answered and runs nothing.
 func (e *ECS) RunTask(ctx context.Context, sc model.Scope, in RunTaskInput) ([]model.Task, []TaskFailure, error) {
 	if err := validateRunTask(in); err != nil {
@@ -109,8 +115,16 @@ func (e *ECS) RunTask(ctx context.Context, sc model.Scope, in RunTaskInput) ([]m
 	if err != nil {
 		return nil, nil, err
 	}
+	var net *netRequest
+	if in.Network != nil {
+		req, err := e.checkAwsVpc(ctx, sc, *in.Network)
+		if err != nil {
+			return nil, nil, err
+		}
+		net = &req
+	}
 	for attempt := range maxLaunchAttempts {
-		launch, failures, err := e.planLaunch(ctx, td, tasks)
+		launch, failures, err := e.planLaunch(ctx, td, tasks, net)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -196,10 +210,6 @@ func (e *ECS) newTasks(ctx context.Context, cl model.Cluster, td model.TaskDefin
 			PlatformVersion: platformVersion14, PlatformFamily: platformFamilyLinux, Version: 1,
 		}
 		t.Containers = newContainers(td, in.Overrides)
-		if in.Network != nil {
-			t.Attachments = []model.Attachment{{ID: newUUID(), Type: attachmentENI, Status: attachmentPrecreated,
-				Details: []model.KeyValue{{Name: "subnetId", Value: in.Network.Subnets[0]}}}}
-		}
 		out[i] = t
 	}
 	return out, nil
@@ -223,9 +233,9 @@ func newContainers(td model.TaskDefinition, o model.TaskOverride) []model.Contai
 	return out
 }
 
-// planLaunch reads the hosts, places tasks on them and returns the write that runs the placed
-// ones and the failures of the others.
-func (e *ECS) planLaunch(ctx context.Context, td model.TaskDefinition, tasks []model.Task) (store.Launch, []TaskFailure, error) {
+// planLaunch reads the hosts, places tasks on them, gives the placed ones their ENIs when net
+// is set, and returns the write that runs them and the failures of the others.
+func (e *ECS) planLaunch(ctx context.Context, td model.TaskDefinition, tasks []model.Task, net *netRequest) (store.Launch, []TaskFailure, error) {
 	hosts, err := e.store.Hosts().List(ctx)
 	if err != nil {
 		return store.Launch{}, nil, err
@@ -236,7 +246,15 @@ func (e *ECS) planLaunch(ctx context.Context, td model.TaskDefinition, tasks []m
 		reqs[i] = scheduler.Request{TaskID: t.ID, Need: scheduler.Resources{CPU: cpu, Memory: mem}}
 	}
 	plan := scheduler.Place(schedulerHosts(hosts, e.now()), reqs, e.overcommit(), scheduler.BinPack)
-	return applyPlan(plan, tasks, hosts, td)
+	l, failures, err := applyPlan(plan, tasks, hosts, td)
+	if err != nil || net == nil || len(l.Tasks) == 0 {
+		return l, failures, err
+	}
+	netFailures, err := e.planNetwork(ctx, td.Scope, *net, &l, td.ARN())
+	if err != nil {
+		return store.Launch{}, nil, err
+	}
+	return l, append(failures, netFailures...), nil
 }
 
 // applyPlan turns a placement plan into the tasks to write, the hosts' new reservations and the

@@ -26,6 +26,7 @@ func runTestECS(t *testing.T) *ECS {
 	e.SetClock(func() time.Time { return runTestNow })
 	e.SetPlacement(scheduler.Overcommit{CPU: 1, Memory: 1})
 	runTestHost(t, e, "h1", 1024, 2048)
+	runTestSubnetIn(t, e, "", runTestSubnet, "172.31.128.0/24", "us-east-1a")
 	if _, err := e.RegisterTaskDefinition(t.Context(), fargateTD(), []model.Tag{{Key: "team", Value: "a"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +41,33 @@ func runTestHost(t *testing.T, e *ECS, id string, cpu, mem int64) {
 	}
 }
 
+// runTestSubnet is a subnet of the default VPC with a known id, made by runTestECS.
+const runTestSubnet = "subnet-0000000000000000a"
+
+// runTestSubnetIn stores a subnet with a known id in vpcID (the default VPC when "").
+func runTestSubnetIn(t *testing.T, e *ECS, vpcID, id, cidr, zone string) model.Subnet {
+	t.Helper()
+	ctx := t.Context()
+	if err := e.ec2().EnsureDefaultVPC(ctx, clTestScope); err != nil {
+		t.Fatal(err)
+	}
+	if vpcID == "" {
+		def, _, err := e.store.DefaultVpcs().Get(ctx, clTestScope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vpcID = def
+	}
+	sub := model.Subnet{Scope: clTestScope, ID: id, VpcID: vpcID, CidrBlock: cidr, AvailabilityZone: zone,
+		State: model.StateAvailable, CreatedAt: runTestNow}
+	if _, err := e.store.Subnets().Create(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	return sub
+}
+
 func runInput(mut func(*RunTaskInput)) RunTaskInput {
-	in := RunTaskInput{TaskDefinition: "api-service", Network: &model.AwsVpcConfiguration{Subnets: []string{"subnet-1"}}}
+	in := RunTaskInput{TaskDefinition: "api-service", Network: &model.AwsVpcConfiguration{Subnets: []string{runTestSubnet}}}
 	if mut != nil {
 		mut(&in)
 	}
@@ -136,7 +162,7 @@ func TestRunTaskBuildsTasksAsECSShowsThem(t *testing.T) {
 		"version, zone, createdAt": tk.Version == 1 && tk.AvailabilityZone == "us-east-1a" && tk.Times.CreatedAt.Equal(runTestNow),
 		"tags propagated":          len(tk.Tags) == 2 && tk.Tags[0].Key == "team" && tk.Tags[1].Key == "run",
 		"container":                len(tk.Containers) == 1 && tk.Containers[0].Name == "api" && tk.Containers[0].Memory == "512" && len(tk.Containers[0].ID) == 36,
-		"eni attachment":           len(tk.Attachments) == 1 && tk.Attachments[0].Details[0].Value == "subnet-1",
+		"eni attachment":           len(tk.Attachments) == 1 && tk.Attachments[0].Details[0].Value == runTestSubnet,
 	}
 	for what, ok := range checks {
 		if !ok {

@@ -40,11 +40,17 @@ type LaunchFailure struct {
 
 // Launch is what one RunTask call writes atomically: its tasks, the reservations they take on
 // their hosts (each host value carries its new reservation and the revision it was read at), and
-// its client token, if any.
+// its client token, if any. Tasks with an ENI add their network: the ENI records (new), the
+// address pools of their subnets with the addresses marked used (at the revision read, 0 for a
+// pool not stored yet), and the unchanged records of their VPCs at the revision read, which
+// fences the launch against a concurrent DeleteSubnet or DeleteSecurityGroup.
 type Launch struct {
 	Tasks []model.Task
 	Hosts []Versioned[model.Host]
 	Token *ClientToken
+	ENIs  []model.NetworkInterface
+	Pools []Versioned[SubnetPool]
+	Vpcs  []Versioned[model.Vpc]
 }
 
 // Tasks is the repository of ECS tasks and RunTask client tokens.
@@ -128,13 +134,30 @@ func (r Tasks) Launch(ctx context.Context, l Launch) (int64, error) {
 			return 0, err
 		}
 	}
+	for _, n := range l.ENIs {
+		if err := r.s.NetworkInterfaces().PutIn(w, n, 0); err != nil {
+			return 0, err
+		}
+	}
+	for _, p := range l.Pools {
+		if err := r.s.IPPools().PutIn(w, p.Value, p.Revision); err != nil {
+			return 0, err
+		}
+	}
+	for _, v := range l.Vpcs {
+		if err := r.s.Vpcs().PutIn(w, v.Value, v.Revision); err != nil {
+			return 0, err
+		}
+	}
 	return r.s.Commit(ctx, w)
 }
 
 // Mutate applies fn to a task with optimistic retries. When fn moves the task's LastStatus to
-// STOPPED for the first time, the same transaction gives the task's size back to its host, so
-// a reservation is released exactly once however often the stop is reported. fn must be a pure
-// function of its argument: it may run several times.
+// STOPPED for the first time, the same transaction gives the task's size back to its host and
+// its ENI's address back to its subnet's pool, and deletes the ENI record, so each is released
+// exactly once however often the stop is reported. The status of the task's ENI attachment
+// follows its LastStatus (PRECREATED, ATTACHED from RUNNING, DELETED once STOPPED). fn must be
+// a pure function of its argument: it may run several times.
 func (r Tasks) Mutate(ctx context.Context, sc model.Scope, cluster, id string, fn func(*model.Task) error) (Versioned[model.Task], error) {
 	key := TaskKey(sc, cluster, id)
 	for attempt := range maxMutateAttempts {
@@ -150,6 +173,7 @@ func (r Tasks) Mutate(ctx context.Context, sc model.Scope, cluster, id string, f
 		if err := fn(&cur.Value); err != nil {
 			return Versioned[model.Task]{}, err
 		}
+		syncAttachment(&cur.Value)
 		after, err := r.t.encode(cur.Value)
 		if err != nil {
 			return Versioned[model.Task]{}, err
@@ -163,6 +187,9 @@ func (r Tasks) Mutate(ctx context.Context, sc model.Scope, cluster, id string, f
 		}
 		if !wasStopped && cur.Value.LastStatus == model.TaskStopped {
 			if err := r.releaseIn(ctx, w, cur.Value); err != nil {
+				return Versioned[model.Task]{}, err
+			}
+			if err := r.releaseNetworkIn(ctx, w, cur.Value); err != nil {
 				return Versioned[model.Task]{}, err
 			}
 		}
@@ -232,6 +259,26 @@ type taskRecord struct {
 	PlatformVersion      string                `json:"platformVersion,omitempty"`
 	PlatformFamily       string                `json:"platformFamily,omitempty"`
 	Version              int64                 `json:"version"`
+	TaskNetwork          *taskNetworkRecord    `json:"taskNetwork,omitempty"`
+}
+
+// taskNetworkRecord is the ENI RunTask gave a task.
+type taskNetworkRecord struct {
+	VpcID          string            `json:"vpcId"`
+	VpcCidr        string            `json:"vpcCidr"`
+	Subnet         subnetRouteRecord `json:"subnet"`
+	ENIID          string            `json:"eniId"`
+	PrivateIP      string            `json:"privateIp"`
+	MacAddress     string            `json:"mac"`
+	SecurityGroups []string          `json:"securityGroups,omitempty"`
+	PrivateDNSName string            `json:"privateDnsName,omitempty"`
+}
+
+type subnetRouteRecord struct {
+	ID     string `json:"id"`
+	Cidr   string `json:"cidr"`
+	Public bool   `json:"public,omitempty"`
+	NAT    bool   `json:"nat,omitempty"`
 }
 
 type taskOverrideRecord struct {
@@ -334,6 +381,10 @@ func recordFromTask(t model.Task) taskRecord {
 		}),
 		HostID: t.HostID, AvailabilityZone: t.AvailabilityZone, PlatformVersion: t.PlatformVersion,
 		PlatformFamily: t.PlatformFamily, Version: t.Version,
+		TaskNetwork: convertPtr(t.TaskNetwork, func(n model.TaskNetwork) taskNetworkRecord {
+			return taskNetworkRecord{VpcID: n.VpcID, VpcCidr: n.VpcCidr, Subnet: subnetRouteRecord(n.Subnet), ENIID: n.ENIID,
+				PrivateIP: n.PrivateIP, MacAddress: n.MacAddress, SecurityGroups: n.SecurityGroups, PrivateDNSName: n.PrivateDNSName}
+		}),
 	}
 }
 
@@ -355,6 +406,10 @@ func taskFromRecord(r taskRecord) model.Task {
 		}),
 		HostID: r.HostID, AvailabilityZone: r.AvailabilityZone, PlatformVersion: r.PlatformVersion,
 		PlatformFamily: r.PlatformFamily, Version: r.Version,
+		TaskNetwork: convertPtr(r.TaskNetwork, func(n taskNetworkRecord) model.TaskNetwork {
+			return model.TaskNetwork{VpcID: n.VpcID, VpcCidr: n.VpcCidr, Subnet: model.SubnetRoute(n.Subnet), ENIID: n.ENIID,
+				PrivateIP: n.PrivateIP, MacAddress: n.MacAddress, SecurityGroups: n.SecurityGroups, PrivateDNSName: n.PrivateDNSName}
+		}),
 	}
 }
 

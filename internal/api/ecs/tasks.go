@@ -133,17 +133,35 @@ func taskToWire(t model.Task) Task {
 	if !t.Times.ConnectivityAt.IsZero() {
 		w.Connectivity = ptr("CONNECTED")
 	}
+	nics := containerNICs(t)
 	for _, c := range t.Containers {
 		w.Containers = append(w.Containers, Container{
 			ContainerArn: ptr(model.ContainerARN(t.Scope, t.Cluster, t.ID, c.ID)), TaskArn: ptr(arn),
 			Name: optional(c.Name), Image: optional(c.Image), ImageDigest: optional(c.ImageDigest),
 			RuntimeId: optional(c.RuntimeID), LastStatus: optional(c.LastStatus), ExitCode: intToWire(c.ExitCode),
-			Reason: optional(c.Reason), NetworkBindings: []NetworkBinding{}, NetworkInterfaces: []NetworkInterface{},
+			Reason: optional(c.Reason), NetworkBindings: []NetworkBinding{}, NetworkInterfaces: nics,
 			HealthStatus: optional(c.HealthStatus), Cpu: optional(c.CPU), Memory: optional(c.Memory),
 			MemoryReservation: optional(c.MemoryReservation),
 		})
 	}
 	return w
+}
+
+// containerNICs is what every container of t shows of the task's ENI, which they all share:
+// its attachment id and private address.
+func containerNICs(t model.Task) []NetworkInterface {
+	out := []NetworkInterface{}
+	for _, a := range t.Attachments {
+		if a.Type != "ElasticNetworkInterface" {
+			continue
+		}
+		for _, d := range a.Details {
+			if d.Name == "privateIPv4Address" && d.Value != "" {
+				out = append(out, NetworkInterface{AttachmentId: optional(a.ID), PrivateIpv4Address: ptr(d.Value)})
+			}
+		}
+	}
+	return out
 }
 
 // overridesToWire shows the task's overrides as ECS does: one entry per container, carrying

@@ -18,6 +18,14 @@ import (
 // newTaskServer serves ECS over a store with one live host and the web definition registered.
 func newTaskServer(t *testing.T) *httptest.Server {
 	t.Helper()
+	srv, _, _ := newTaskServerNet(t)
+	return srv
+}
+
+// newTaskServerNet is newTaskServer, and the default VPC's subnet in us-east-1a and its default
+// security group.
+func newTaskServerNet(t *testing.T) (srv *httptest.Server, subnet, group string) {
+	t.Helper()
 	cli, prefix := testutil.Etcd(t)
 	st := store.New(cli, prefix)
 	now := time.Now().UTC()
@@ -25,22 +33,31 @@ func newTaskServer(t *testing.T) *httptest.Server {
 		Status: model.HostActive, HeartbeatAt: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(logx.Discard(), ecs.Service(ops.NewECS(st, logx.Discard()))))
+	sc := model.Scope{Account: model.DefaultAccount, Region: model.DefaultRegion}
+	subs, _, err := ops.NewEC2(st, logx.Discard()).DescribeSubnets(t.Context(), sc, nil,
+		[]ops.Filter{{Name: "availability-zone", Values: []string{"us-east-1a"}}}, ops.Paging{})
+	if err != nil || len(subs) != 1 {
+		t.Fatalf("default subnet: %v, %v", subs, err)
+	}
+	vpc, _ := st.Vpcs().Get(t.Context(), sc, subs[0].VpcID)
+	subnet, group = subs[0].ID, vpc.Value.DefaultGroupID
+	srv = httptest.NewServer(api.New(logx.Discard(), ecs.Service(ops.NewECS(st, logx.Discard()))))
 	t.Cleanup(srv.Close)
 	code, out := callECS(t, srv, "RegisterTaskDefinition", `{"family":"web","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],
 		"cpu":"256","memory":"512","containerDefinitions":[{"name":"app","image":"busybox"},{"name":"side","image":"busybox","essential":false}]}`)
 	if code != 200 {
 		t.Fatalf("register = %d %v", code, out)
 	}
-	return srv
+	return srv, subnet, group
 }
 
 func TestRunTaskOverHTTP(t *testing.T) {
-	srv := newTaskServer(t)
-	code, out := callECS(t, srv, "RunTask", `{"taskDefinition":"web","count":2,"startedBy":"me","clientToken":"abc",
+	srv, subnet, group := newTaskServerNet(t)
+	runBody := `{"taskDefinition":"web","count":2,"startedBy":"me","clientToken":"abc",
 		"tags":[{"key":"k","value":"v"}],
 		"overrides":{"containerOverrides":[{"name":"app","command":["sleep","1"],"environment":[{"name":"A","value":"1"}]}]},
-		"networkConfiguration":{"awsvpcConfiguration":{"subnets":["subnet-1"],"securityGroups":["sg-1"],"assignPublicIp":"DISABLED"}}}`)
+		"networkConfiguration":{"awsvpcConfiguration":{"subnets":["` + subnet + `"],"securityGroups":["` + group + `"],"assignPublicIp":"DISABLED"}}}`
+	code, out := callECS(t, srv, "RunTask", runBody)
 	if code != 200 {
 		t.Fatalf("RunTask = %d %v", code, out)
 	}
@@ -73,15 +90,32 @@ func TestRunTaskOverHTTP(t *testing.T) {
 		t.Errorf("container = %v", c)
 	}
 	att := task["attachments"].([]any)[0].(map[string]any)
-	if att["type"] != "ElasticNetworkInterface" || att["status"] != "PRECREATED" {
+	if att["type"] != "ElasticNetworkInterface" || att["status"] != "PRECREATED" || len(att["id"].(string)) != 36 {
 		t.Errorf("attachment = %v", att)
+	}
+	details := map[string]string{}
+	var names []string
+	for _, d := range att["details"].([]any) {
+		kv := d.(map[string]any)
+		details[kv["name"].(string)] = kv["value"].(string)
+		names = append(names, kv["name"].(string))
+	}
+	ip := details["privateIPv4Address"]
+	if strings.Join(names, ",") != "subnetId,networkInterfaceId,macAddress,privateDnsName,privateIPv4Address" ||
+		details["subnetId"] != subnet || !strings.HasPrefix(details["networkInterfaceId"], "eni-") ||
+		!strings.HasPrefix(ip, "172.31.") || details["privateDnsName"] != "ip-"+strings.ReplaceAll(ip, ".", "-")+".ec2.internal" ||
+		len(details["macAddress"]) != 17 {
+		t.Errorf("attachment details = %v", details)
+	}
+	for _, raw := range task["containers"].([]any) {
+		nics := raw.(map[string]any)["networkInterfaces"].([]any)
+		if len(nics) != 1 || nics[0].(map[string]any)["attachmentId"] != att["id"] || nics[0].(map[string]any)["privateIpv4Address"] != ip {
+			t.Errorf("container networkInterfaces = %v", nics)
+		}
 	}
 
 	// The same token answers the same tasks.
-	_, again := callECS(t, srv, "RunTask", `{"taskDefinition":"web","count":2,"startedBy":"me","clientToken":"abc",
-		"tags":[{"key":"k","value":"v"}],
-		"overrides":{"containerOverrides":[{"name":"app","command":["sleep","1"],"environment":[{"name":"A","value":"1"}]}]},
-		"networkConfiguration":{"awsvpcConfiguration":{"subnets":["subnet-1"],"securityGroups":["sg-1"],"assignPublicIp":"DISABLED"}}}`)
+	_, again := callECS(t, srv, "RunTask", runBody)
 	if again["tasks"].([]any)[0].(map[string]any)["taskArn"] != arn {
 		t.Errorf("retried RunTask answered other tasks: %v", again)
 	}
@@ -116,8 +150,10 @@ func TestRunTaskOverHTTP(t *testing.T) {
 }
 
 func TestTaskErrorsOverHTTP(t *testing.T) {
-	srv := newTaskServer(t)
+	srv, subnet, _ := newTaskServerNet(t)
 	for _, tt := range []struct{ op, body, code, msg string }{
+		{"RunTask", `{"taskDefinition":"web","networkConfiguration":{"awsvpcConfiguration":{"subnets":["subnet-0ffffffffffffffff"]}}}`, "InvalidParameterException",
+			"Error retrieving subnet information for [subnet-0ffffffffffffffff]: The subnet ID 'subnet-0ffffffffffffffff' does not exist (ErrorCode: InvalidSubnetID.NotFound)"},
 		{"RunTask", `{"taskDefinition":"web"}`, "InvalidParameterException", "Network Configuration must be provided when networkMode 'awsvpc' is specified."},
 		{"RunTask", `{"taskDefinition":"web","launchType":"EC2","networkConfiguration":{"awsvpcConfiguration":{"subnets":["s"]}}}`, "InvalidParameterException", "FARGATE"},
 		{"RunTask", `{"taskDefinition":"nope"}`, "ClientException", "Unable to describe task definition."},
@@ -132,7 +168,7 @@ func TestTaskErrorsOverHTTP(t *testing.T) {
 			t.Errorf("%s %s = %d %v, want %s %q", tt.op, tt.body, code, out, tt.code, tt.msg)
 		}
 	}
-	code, out := callECS(t, srv, "RunTask", `{"taskDefinition":"web","count":10,"networkConfiguration":{"awsvpcConfiguration":{"subnets":["s"]}}}`)
+	code, out := callECS(t, srv, "RunTask", `{"taskDefinition":"web","count":10,"networkConfiguration":{"awsvpcConfiguration":{"subnets":["`+subnet+`"]}}}`)
 	if code != 200 || len(out["tasks"].([]any)) != 10 {
 		t.Fatalf("10 small tasks = %d %v", code, out)
 	}
