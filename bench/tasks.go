@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"os"
@@ -17,6 +18,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -33,9 +38,27 @@ const (
 // SleepCommand keeps the test program idle: the same process runs under gantry and under raw runc.
 var SleepCommand = []string{"sleep", "86400"}
 
-var sdkNetwork = &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
-	Subnets: []string{"subnet-0123456789abcdef0"},
-}}
+// sdkNetwork is the awsvpc configuration of the benchmark tasks: the server's default subnet in
+// us-east-1a (the default VPC exists from the first start).
+func sdkNetwork(ctx context.Context, endpoint string) (*types.NetworkConfiguration, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+		config.WithSharedConfigFiles([]string{}), config.WithSharedCredentialsFiles([]string{}))
+	if err != nil {
+		return nil, err
+	}
+	out, err := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = aws.String(endpoint) }).DescribeSubnets(ctx,
+		&ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{{Name: aws.String("default-for-az"), Values: []string{"true"}},
+			{Name: aws.String("availability-zone"), Values: []string{"us-east-1a"}}}})
+	if err != nil {
+		return nil, fmt.Errorf("default subnet: %w", err)
+	}
+	if len(out.Subnets) != 1 {
+		return nil, fmt.Errorf("default subnet: %d subnets in us-east-1a", len(out.Subnets))
+	}
+	return &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
+		Subnets: []string{aws.ToString(out.Subnets[0].SubnetId)}}}, nil
+}
 
 // Gantry is one gantry server started for a task benchmark, with the test image pushed to its
 // registry and a task definition of the idle test program registered.
@@ -75,10 +98,10 @@ func StartGantry(ctx context.Context, opt GantryOptions) (*Gantry, error) {
 	g := &Gantry{DataDir: dir, CgroupParent: "gantry-bench-" + strconv.Itoa(os.Getpid()) + "-" + filepath.Base(dir)[len("gantry-bench-"):],
 		CPUOvercommit: cpuOC, MemoryOvercommit: memOC}
 	s, err := e2e.Start(ctx, e2e.Options{Binary: opt.Binary, DataDir: dir, Args: []string{
-		"--log-level", "warn", "--cgroup-parent", g.CgroupParent,
+		"--log-level", logLevel(), "--cgroup-parent", g.CgroupParent,
 		"--cpu-overcommit", strconv.FormatFloat(cpuOC, 'f', -1, 64),
 		"--memory-overcommit", strconv.FormatFloat(memOC, 'f', -1, 64),
-	}})
+	}, Log: serverLog()})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -167,8 +190,12 @@ func (g *Gantry) Close() {
 
 // RunTasks starts count tasks with one RunTask call.
 func (g *Gantry) RunTasks(ctx context.Context, count int) ([]string, error) {
+	network, err := sdkNetwork(ctx, g.Server.URL)
+	if err != nil {
+		return nil, err
+	}
 	out, err := g.Client.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String(g.TaskDef), Count: aws.Int32(int32(count)),
-		LaunchType: types.LaunchTypeFargate, NetworkConfiguration: sdkNetwork})
+		LaunchType: types.LaunchTypeFargate, NetworkConfiguration: network})
 	if err != nil {
 		return nil, fmt.Errorf("RunTask: %w", err)
 	}
@@ -411,4 +438,21 @@ func Load() string {
 		return strings.TrimSpace(string(b))
 	}
 	return fmt.Sprintf("load average %s %s %s on %d CPUs", f[0], f[1], f[2], runtime.NumCPU())
+}
+
+// logLevel is the benchmarked server's log level: warn, or GANTRY_BENCH_LOG_LEVEL (debug shows
+// where each task start's time goes).
+func logLevel() string {
+	if l := os.Getenv("GANTRY_BENCH_LOG_LEVEL"); l != "" {
+		return l
+	}
+	return "warn"
+}
+
+// serverLog receives the server's output when a log level was asked for, else nothing.
+func serverLog() io.Writer {
+	if os.Getenv("GANTRY_BENCH_LOG_LEVEL") != "" {
+		return os.Stderr
+	}
+	return nil
 }
