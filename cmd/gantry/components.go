@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/gantry-dev/gantry/internal/ecrbackend"
 	"github.com/gantry-dev/gantry/internal/hostlink"
 	"github.com/gantry-dev/gantry/internal/image"
+	"github.com/gantry-dev/gantry/internal/network"
 	"github.com/gantry-dev/gantry/internal/ops"
 	"github.com/gantry-dev/gantry/internal/registry"
 	"github.com/gantry-dev/gantry/internal/runtime"
@@ -36,6 +38,7 @@ type hostFlags struct {
 	hostMemory       int64
 	reserveCPU       int64
 	reserveMemory    int64
+	vpcUplinkPrefix  string
 }
 
 func (h *hostFlags) register(fs *flag.FlagSet) {
@@ -48,6 +51,8 @@ func (h *hostFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&h.hostMemory, "host-memory", 0, "memory MiB this host offers before the reserve (default: all of it)")
 	fs.Int64Var(&h.reserveCPU, "reserve-cpu", 256, "cpu units kept back for gantry and the system")
 	fs.Int64Var(&h.reserveMemory, "reserve-memory", 512, "memory MiB kept back for gantry and the system")
+	fs.StringVar(&h.vpcUplinkPrefix, "vpc-uplink-prefix", "", "IPv4 prefix (/30 or wider) carved into one /31 per VPC router's link to the host; "+
+		"default: a /24 of "+agent.DefaultUplinkPool.String()+" that no other gantry on the host uses, kept in the data dir")
 }
 
 // components are the parts of one server, built from flags; build has no side effects beyond
@@ -76,9 +81,14 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 		return nil, err
 	}
 	images := image.New(filepath.Join(f.dataDir, "images"), image.Options{Logger: logger})
+	plane, err := newPlane(f, logger)
+	if err != nil {
+		return nil, err
+	}
 	ag := agent.New(agent.Config{
 		Control:           hostlink.New(st, logger),
 		Runtime:           rt,
+		Plane:             plane,
 		RuntimeName:       f.host.runtime,
 		Puller:            images,
 		StateDir:          filepath.Join(f.dataDir, "agent"),
@@ -90,6 +100,23 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 		Logger:            logger,
 	})
 	return &components{front: front, ecs: ecsOps, ec2: ec2Ops, agent: ag, images: images}, nil
+}
+
+// newPlane builds the VPC data plane under <data-dir>/net. Its names are its own: host links
+// are named by a hash of the state dir, namespaces live under it, and its uplink prefix is
+// --vpc-uplink-prefix or a /24 claimed host-wide, so servers sharing a host never collide.
+func newPlane(f serverFlags, logger *slog.Logger) (*network.Plane, error) {
+	dir := filepath.Join(f.dataDir, "net")
+	var prefix netip.Prefix
+	var err error
+	if f.host.vpcUplinkPrefix != "" {
+		if prefix, err = netip.ParsePrefix(f.host.vpcUplinkPrefix); err != nil {
+			return nil, fmt.Errorf("--vpc-uplink-prefix: %w", err)
+		}
+	} else if prefix, err = agent.UplinkPrefix(dir, agent.DefaultUplinkPool, agent.DefaultUplinkClaims); err != nil {
+		return nil, fmt.Errorf("vpc uplink prefix: %w", err)
+	}
+	return network.New(network.Config{StateDir: dir, HostUplinkPrefix: prefix, Logger: logger})
 }
 
 // orNone maps the flag's 0 ("keep nothing back") to the agent's "none" (negative).

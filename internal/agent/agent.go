@@ -14,6 +14,7 @@ import (
 	"github.com/gantry-dev/gantry/internal/image"
 	"github.com/gantry-dev/gantry/internal/logx"
 	"github.com/gantry-dev/gantry/internal/model"
+	"github.com/gantry-dev/gantry/internal/network"
 	"github.com/gantry-dev/gantry/internal/runtime"
 )
 
@@ -27,6 +28,12 @@ type Config struct {
 	// Rootfs and Network default to overlayfs mounts and a loopback-only namespace.
 	Rootfs  taskrunner.Rootfs
 	Network taskrunner.Network
+	// Plane, when set, is the VPC data plane: tasks with an ENI get it there, with their VPC's
+	// security groups enforced (it replaces Network; tasks without an ENI keep loopback only).
+	Plane network.DataPlane
+	// FirstRulesTimeout bounds how long a task waits for its VPC's first security snapshot
+	// before it fails to start; default 10 s.
+	FirstRulesTimeout time.Duration
 	// StateDir holds the host id and one directory per task; default /var/lib/gantry/agent.
 	StateDir string
 	// HostID names the host; when empty it is read from (or made and saved in) StateDir.
@@ -55,6 +62,8 @@ type Config struct {
 type Agent struct {
 	cfg Config
 	log *slog.Logger
+	// vpc is the task network over cfg.Plane; nil without one.
+	vpc *vpcNetwork
 
 	mu sync.Mutex
 	// host is the registered host; zero until Run registered it.
@@ -97,8 +106,13 @@ func New(cfg Config) *Agent {
 	if cfg.Logger == nil {
 		cfg.Logger = logx.Discard()
 	}
-	return &Agent{cfg: cfg, log: cfg.Logger.With(logx.KeyComponent, "agent"),
+	a := &Agent{cfg: cfg, log: cfg.Logger.With(logx.KeyComponent, "agent"),
 		runners: map[string]*runnerEntry{}, done: map[string]bool{}}
+	if cfg.Plane != nil {
+		a.vpc = newVPCNetwork(cfg.Plane, cfg.Control, filepath.Join(cfg.StateDir, "enis"), cfg.FirstRulesTimeout, cfg.Logger)
+		a.cfg.Network = a.vpc
+	}
+	return a
 }
 
 // Usage returns the host's capacity and the sizes of the tasks it runs.
@@ -127,6 +141,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Lock()
 	a.host = host
 	a.mu.Unlock()
+	if a.vpc != nil {
+		// Before any task is adopted or released: their interfaces must be known.
+		if err := a.vpc.Recover(ctx); err != nil {
+			return err
+		}
+		defer a.vpc.close()
+	}
 	found, err := a.tasksOnHost(ctx)
 	if err != nil {
 		return err

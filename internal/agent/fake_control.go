@@ -24,6 +24,8 @@ type FakeControl struct {
 	tasks      map[string]model.Assignment
 	reports    map[string][]model.TaskReport
 	watchers   map[string][]chan model.Assignment
+	networks   map[string]model.NetworkSnapshot
+	netWatch   map[string][]chan model.NetworkSnapshot
 }
 
 var _ Control = (*FakeControl)(nil)
@@ -31,7 +33,8 @@ var _ Control = (*FakeControl)(nil)
 // NewFakeControl returns an empty fake.
 func NewFakeControl() *FakeControl {
 	return &FakeControl{changed: make(chan struct{}), hosts: map[string]model.Host{}, heartbeats: map[string]int{},
-		tasks: map[string]model.Assignment{}, reports: map[string][]model.TaskReport{}, watchers: map[string][]chan model.Assignment{}}
+		tasks: map[string]model.Assignment{}, reports: map[string][]model.TaskReport{}, watchers: map[string][]chan model.Assignment{},
+		networks: map[string]model.NetworkSnapshot{}, netWatch: map[string][]chan model.NetworkSnapshot{}}
 }
 
 func (f *FakeControl) notifyLocked() {
@@ -201,4 +204,50 @@ func (f *FakeControl) WaitReport(ctx context.Context, taskID string, ok func(mod
 // WaitStatus waits for a report of the task with the given status.
 func (f *FakeControl) WaitStatus(ctx context.Context, taskID string, s model.TaskStatus) (model.TaskReport, error) {
 	return f.WaitReport(ctx, taskID, func(r model.TaskReport) bool { return r.LastStatus == s })
+}
+
+// WatchNetwork sends the VPC's snapshot, if SetNetwork gave it one, then every snapshot set
+// after, until ctx ends. A watcher that falls behind gets the newest snapshot, as a full
+// snapshot makes the ones before it pointless.
+func (f *FakeControl) WatchNetwork(ctx context.Context, vpcID string) (<-chan model.NetworkSnapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ch := make(chan model.NetworkSnapshot, 1)
+	if snap, ok := f.networks[vpcID]; ok {
+		ch <- snap
+	}
+	f.netWatch[vpcID] = append(f.netWatch[vpcID], ch)
+	f.notifyLocked()
+	go func() {
+		<-ctx.Done()
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.netWatch[vpcID] = slices.DeleteFunc(f.netWatch[vpcID], func(c chan model.NetworkSnapshot) bool { return c == ch })
+		close(ch)
+		f.notifyLocked()
+	}()
+	return ch, nil
+}
+
+// SetNetwork stores a VPC's snapshot, with the next revision, and sends it to its watchers.
+func (f *FakeControl) SetNetwork(snap model.NetworkSnapshot) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	snap.Revision = f.networks[snap.VpcID].Revision + 1
+	f.networks[snap.VpcID] = snap
+	for _, ch := range f.netWatch[snap.VpcID] {
+		select { // replace a snapshot the watcher has not taken yet
+		case <-ch:
+		default:
+		}
+		ch <- snap
+	}
+	f.notifyLocked()
+}
+
+// NetworkWatchers returns how many watches of the VPC are open.
+func (f *FakeControl) NetworkWatchers(vpcID string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.netWatch[vpcID])
 }

@@ -230,8 +230,11 @@ func hostLeaks(t *testing.T, dataDir string, cgroupDirs []string) []string {
 			leaks = append(leaks, "mount "+line)
 		}
 	}
+	// A task's namespace is the runtime's (a file named netns in its dir) or, with an ENI, the
+	// VPC data plane's (a file under net/netns/eni).
+	eniNetns := filepath.Join(dataDir, "net", "netns", "eni") + "/"
 	_ = filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && d.Name() == "netns" {
+		if err == nil && !d.IsDir() && (d.Name() == "netns" || strings.HasPrefix(path, eniNetns)) {
 			leaks = append(leaks, "netns file "+path)
 		}
 		return nil

@@ -10,8 +10,9 @@ import (
 // veth into the VPC's router namespace); Loopback is the stand-in until then.
 type Network interface {
 	// Setup prepares the task's network and returns the path of the namespace its containers
-	// join; "" asks the runtime to create one with only loopback.
-	Setup(ctx context.Context, task model.Task) (netnsPath string, err error)
+	// join; "" asks the runtime to create one with only loopback. eni is the task's place in its
+	// VPC (the assignment's Network); nil for a task without one.
+	Setup(ctx context.Context, task model.Task, eni *model.TaskNetwork) (netnsPath string, err error)
 	// Release undoes Setup; it is idempotent, and called for tasks Setup never saw after a
 	// restart.
 	Release(ctx context.Context, taskID string) error
@@ -24,7 +25,9 @@ type Loopback struct{}
 var _ Network = Loopback{}
 
 // Setup returns "" so the runtime creates the namespace.
-func (Loopback) Setup(context.Context, model.Task) (string, error) { return "", nil }
+func (Loopback) Setup(context.Context, model.Task, *model.TaskNetwork) (string, error) {
+	return "", nil
+}
 
 // Release does nothing: the runtime removes the namespace it created with the task.
 func (Loopback) Release(context.Context, string) error { return nil }

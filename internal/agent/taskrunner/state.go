@@ -83,7 +83,7 @@ func (r *Runner) provisioning(sc *scope) (model.TaskStatus, error) {
 	if r.stopRequested() || r.stop.Code != "" {
 		return model.TaskDeprovisioning, nil
 	}
-	path, err := r.cfg.Network.Setup(sc.stop, r.cfg.Assignment.Task)
+	path, err := r.cfg.Network.Setup(sc.stop, r.cfg.Assignment.Task, r.cfg.Assignment.Network)
 	if err != nil {
 		if !r.stopRequested() {
 			r.fail(model.StopTaskFailedToStart, "ResourceInitializationError: "+err.Error())
