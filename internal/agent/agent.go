@@ -201,6 +201,11 @@ func (a *Agent) assign(ctx context.Context, as model.Assignment, onHost bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.done[id] {
+		if as.Task.LastStatus == model.TaskStopped {
+			// The control plane has the end of the task: no assignment for it comes again
+			// (re-lists carry only tasks not yet STOPPED), so stop remembering it.
+			delete(a.done, id)
+		}
 		return
 	}
 	if e, ok := a.runners[id]; ok {
