@@ -306,3 +306,36 @@ func (r *RawRunc) Close(ctx context.Context) {
 		fmt.Fprintln(os.Stderr, "remove peer dir:", err)
 	}
 }
+
+// WarmPeer runs one gantry task, which pulls the image, and while it runs copies its bundle into
+// the raw runc peer; then it stops the task and waits until the runtime is empty again. The
+// caller closes the peer.
+func WarmPeer(ctx context.Context, g *Gantry, poll time.Duration) (*RawRunc, error) {
+	cleanup := context.WithoutCancel(ctx)
+	arns, err := g.RunTasks(ctx, 1)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := g.WaitRunning(ctx, arns, poll, 2*time.Minute); err != nil {
+		_ = g.StopTasks(cleanup, arns, 1, time.Minute)
+		return nil, err
+	}
+	spec, err := GantryBundle(g)
+	var raw *RawRunc
+	if err == nil {
+		raw, err = NewRawRunc(ctx, spec, g.DataDir, "")
+	}
+	if serr := g.StopTasks(cleanup, arns, 1, time.Minute); serr != nil && err == nil {
+		err = serr
+	}
+	if err == nil {
+		err = g.WaitRuntimeEmpty(ctx, time.Minute)
+	}
+	if err != nil {
+		if raw != nil {
+			raw.Close(cleanup)
+		}
+		return nil, err
+	}
+	return raw, nil
+}

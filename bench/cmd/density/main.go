@@ -49,29 +49,11 @@ func run(ctx context.Context, bin string, n, workers int, cpuOC, memOC float64, 
 	defer g.Close()
 	fmt.Printf("gantry started with --cpu-overcommit %g --memory-overcommit %g\n", g.CPUOvercommit, g.MemoryOvercommit)
 
-	arns, err := g.RunTasks(ctx, 1)
-	if err != nil {
-		return err
-	}
-	if _, err := g.WaitRunning(ctx, arns, 20*time.Millisecond, 2*time.Minute); err != nil {
-		_ = g.StopTasks(cleanup, arns, 1, time.Minute)
-		return err
-	}
-	spec, err := bench.GantryBundle(g)
-	var raw *bench.RawRunc
-	if err == nil {
-		raw, err = bench.NewRawRunc(ctx, spec, g.DataDir, "")
-	}
-	if serr := g.StopTasks(cleanup, arns, 1, time.Minute); serr != nil && err == nil {
-		err = serr
-	}
+	raw, err := bench.WarmPeer(ctx, g, 20*time.Millisecond)
 	if err != nil {
 		return err
 	}
 	defer raw.Close(cleanup)
-	if err := g.WaitRuntimeEmpty(ctx, time.Minute); err != nil {
-		return err
-	}
 	serverPid, err := bench.ServerPid(g.DataDir)
 	if err != nil {
 		return err

@@ -57,29 +57,11 @@ func run(ctx context.Context, bin string, total, count, workers, peerWorkers int
 	fmt.Printf("gantry started with --cpu-overcommit %g --memory-overcommit %g\n", g.CPUOvercommit, g.MemoryOvercommit)
 
 	// Warm-up: pull the image, take the bundle for the peer.
-	arns, err := g.RunTasks(ctx, 1)
-	if err != nil {
-		return err
-	}
-	if _, err := g.WaitRunning(ctx, arns, poll, 2*time.Minute); err != nil {
-		_ = g.StopTasks(cleanup, arns, 1, time.Minute)
-		return err
-	}
-	spec, err := bench.GantryBundle(g)
-	var raw *bench.RawRunc
-	if err == nil {
-		raw, err = bench.NewRawRunc(ctx, spec, g.DataDir, "")
-	}
-	if serr := g.StopTasks(cleanup, arns, 1, time.Minute); serr != nil && err == nil {
-		err = serr
-	}
+	raw, err := bench.WarmPeer(ctx, g, poll)
 	if err != nil {
 		return err
 	}
 	defer raw.Close(cleanup)
-	if err := g.WaitRuntimeEmpty(ctx, time.Minute); err != nil {
-		return err
-	}
 
 	gElapsed, server, all, berr := gantryBurst(ctx, g, total, count, workers, poll)
 	if len(all) > 0 {

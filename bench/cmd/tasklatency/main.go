@@ -52,22 +52,7 @@ func run(ctx context.Context, bin string, n, warmup int, poll time.Duration) (er
 	cleanup := context.WithoutCancel(ctx)
 
 	// The first run pulls the image; while it runs, its bundle becomes the peer's.
-	arns, err := g.RunTasks(ctx, 1)
-	if err != nil {
-		return err
-	}
-	if _, err := g.WaitRunning(ctx, arns, poll, 2*time.Minute); err != nil {
-		_ = g.StopTasks(cleanup, arns, 1, time.Minute)
-		return err
-	}
-	spec, err := bench.GantryBundle(g)
-	var raw *bench.RawRunc
-	if err == nil {
-		raw, err = bench.NewRawRunc(ctx, spec, g.DataDir, "")
-	}
-	if serr := g.StopTasks(cleanup, arns, 1, time.Minute); serr != nil && err == nil {
-		err = serr
-	}
+	raw, err := bench.WarmPeer(ctx, g, poll)
 	if err != nil {
 		return err
 	}
