@@ -16,9 +16,12 @@ import (
 	"github.com/gantry-dev/gantry/internal/api/ec2"
 	"github.com/gantry-dev/gantry/internal/api/ecr"
 	"github.com/gantry-dev/gantry/internal/api/ecs"
+	"github.com/gantry-dev/gantry/internal/api/logs"
 	"github.com/gantry-dev/gantry/internal/ecrbackend"
 	"github.com/gantry-dev/gantry/internal/hostlink"
 	"github.com/gantry-dev/gantry/internal/image"
+	"github.com/gantry-dev/gantry/internal/logstore"
+	"github.com/gantry-dev/gantry/internal/logstore/logsbackend"
 	"github.com/gantry-dev/gantry/internal/network"
 	"github.com/gantry-dev/gantry/internal/ops"
 	"github.com/gantry-dev/gantry/internal/registry"
@@ -63,7 +66,11 @@ type components struct {
 	ec2    *ops.EC2
 	agent  *agent.Agent
 	images *image.Store
+	logs   *logstore.Store
 }
+
+// close releases what the components hold open; call it after the HTTP server has drained.
+func (c *components) close() error { return c.logs.Close() }
 
 func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *slog.Logger) (*components, error) {
 	if f.host.cpuOvercommit < 1 || f.host.memoryOvercommit < 1 {
@@ -73,16 +80,23 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 	ecsOps.SetPlacement(scheduler.Overcommit{CPU: f.host.cpuOvercommit, Memory: f.host.memoryOvercommit})
 	reg := registry.New(filepath.Join(f.dataDir, "registry"), registry.Options{Logger: logger})
 	ec2Ops := ops.NewEC2(st, logger)
-	front := api.New(logger, ecs.Service(ecsOps), ecr.Service(ops.NewECR(ecrbackend.New(reg), endpoint)), ec2.Service(ec2Ops))
+	logEvents, err := logstore.Open(filepath.Join(f.dataDir, "logs"), logstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	front := api.New(logger, ecs.Service(ecsOps), ecr.Service(ops.NewECR(ecrbackend.New(reg), endpoint)), ec2.Service(ec2Ops),
+		logs.Service(ops.NewLogs(st, logsbackend.New(logEvents), logger)))
 	front.Handle("/v2/", reg)
 
 	rt, err := newRuntime(f, logger)
 	if err != nil {
+		logEvents.Close()
 		return nil, err
 	}
 	images := image.New(filepath.Join(f.dataDir, "images"), image.Options{Logger: logger})
 	plane, err := newPlane(f, logger)
 	if err != nil {
+		logEvents.Close()
 		return nil, err
 	}
 	ag := agent.New(agent.Config{
@@ -99,7 +113,7 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 		ReserveMemoryMiB:  orNone(f.host.reserveMemory),
 		Logger:            logger,
 	})
-	return &components{front: front, ecs: ecsOps, ec2: ec2Ops, agent: ag, images: images}, nil
+	return &components{front: front, ecs: ecsOps, ec2: ec2Ops, agent: ag, images: images, logs: logEvents}, nil
 }
 
 // newPlane builds the VPC data plane under <data-dir>/net. Its names are its own: host links

@@ -112,12 +112,18 @@ func serve(ctx context.Context, f serverFlags, logger *slog.Logger) error {
 
 	st := store.New(cli, f.etcdPrefix)
 	comps, err := buildComponents(f, st, ln.Addr().String(), logger)
-	if err == nil {
-		// As on AWS, the default region has its default VPC from the first start; other regions
-		// get theirs on first use.
-		err = comps.ec2.EnsureDefaultVPC(ctx, model.Scope{Account: model.DefaultAccount, Region: model.DefaultRegion})
-	}
 	if err != nil {
+		shutdown(srv, logger)
+		return err
+	}
+	defer func() {
+		if err := comps.close(); err != nil {
+			logger.Warn("closing components", logx.KeyError, err)
+		}
+	}()
+	// As on AWS, the default region has its default VPC from the first start; other regions get
+	// theirs on first use.
+	if err := comps.ec2.EnsureDefaultVPC(ctx, model.Scope{Account: model.DefaultAccount, Region: model.DefaultRegion}); err != nil {
 		shutdown(srv, logger)
 		return err
 	}

@@ -54,6 +54,10 @@ var rules = []rule{
 	{pkg: "e2e/...", anything: true},
 	{pkg: "bench/...", anything: true},
 	{pkg: "archtest", stdlibOnly: true},
+	// The log event store (issue 7): segments on local disk, stdlib only; its adapter serves it
+	// as ops.LogEventStore, as ecrbackend does the registry.
+	{pkg: "logstore", stdlibOnly: true},
+	{pkg: "logstore/logsbackend", allow: []string{"logstore", "ops", "model", "apierr"}},
 }
 
 // match says whether pattern covers the relative package path p, and how specifically: longer
