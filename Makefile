@@ -59,3 +59,9 @@ bench-burst: build
 
 bench-density: build
 	$(GO) run ./bench/cmd/density -gantry bin/gantry $(BENCH_FLAGS)
+
+# bench-netsetup: a task's network setup through the VPC data plane against a script doing the
+# same ip and nft steps, same run; rule-change propagation with 200 interfaces attached (root).
+.PHONY: bench-netsetup
+bench-netsetup:
+	$(GO) run ./bench/cmd/netsetup $(BENCH_FLAGS)

@@ -56,17 +56,18 @@ type taskENI struct {
 	PrivateIP      string   `json:"privateIp"`
 	MacAddress     string   `json:"mac,omitempty"`
 	SecurityGroups []string `json:"securityGroups,omitempty"`
+	PublicIP       string   `json:"publicIp,omitempty"`
 }
 
 func recordFromTaskNetwork(taskID string, tn model.TaskNetwork) taskENI {
 	return taskENI{TaskID: taskID, ENIID: tn.ENIID, VpcID: tn.VpcID, VpcCidr: tn.VpcCidr, SubnetID: tn.Subnet.ID,
 		SubnetCidr: tn.Subnet.Cidr, Public: tn.Subnet.Public, NAT: tn.Subnet.NAT, PrivateIP: tn.PrivateIP,
-		MacAddress: tn.MacAddress, SecurityGroups: tn.SecurityGroups}
+		MacAddress: tn.MacAddress, SecurityGroups: tn.SecurityGroups, PublicIP: tn.PublicIP}
 }
 
 func taskNetworkFromRecord(r taskENI) model.TaskNetwork {
 	return model.TaskNetwork{VpcID: r.VpcID, VpcCidr: r.VpcCidr, ENIID: r.ENIID, PrivateIP: r.PrivateIP,
-		MacAddress: r.MacAddress, SecurityGroups: r.SecurityGroups,
+		MacAddress: r.MacAddress, SecurityGroups: r.SecurityGroups, PublicIP: r.PublicIP,
 		Subnet: model.SubnetRoute{ID: r.SubnetID, Cidr: r.SubnetCidr, Public: r.Public, NAT: r.NAT}}
 }
 

@@ -192,10 +192,16 @@ func eniFromModel(tn model.TaskNetwork) (network.ENI, network.Subnet, netip.Pref
 			errs = append(errs, fmt.Errorf("eni %s mac %q: want six bytes", tn.ENIID, tn.MacAddress))
 		}
 	}
+	var public netip.Addr
+	if tn.PublicIP != "" {
+		if public, err = netip.ParseAddr(tn.PublicIP); err != nil || !public.Is4() {
+			errs = append(errs, fmt.Errorf("eni %s public ip %q: want an IPv4 address", tn.ENIID, tn.PublicIP))
+		}
+	}
 	if tn.ENIID == "" || tn.VpcID == "" {
 		errs = append(errs, errors.New("task network without an eni or vpc id"))
 	}
 	eni := network.ENI{ID: tn.ENIID, VPCID: tn.VpcID, SubnetID: tn.Subnet.ID, IP: ip, SubnetCIDR: sub.CIDR,
-		MAC: mac, SecurityGroups: slices.Clone(tn.SecurityGroups)}
+		MAC: mac, SecurityGroups: slices.Clone(tn.SecurityGroups), PublicIP: public}
 	return eni, sub, cidr.Masked(), errors.Join(errs...)
 }

@@ -110,3 +110,24 @@ func TestVPCFromSnapshot(t *testing.T) {
 		t.Errorf("subnets = %+v, want %+v", vpc.Subnets, want)
 	}
 }
+
+// TestENIFromModelPublicIP: the ENI's public IP reaches the data plane (it decides egress from
+// a public subnet) and survives the agent's record of the task's interface.
+func TestENIFromModelPublicIP(t *testing.T) {
+	tn := model.TaskNetwork{VpcID: "vpc-1", VpcCidr: "10.1.0.0/16", ENIID: "eni-1", PrivateIP: "10.1.1.5",
+		Subnet: model.SubnetRoute{ID: "subnet-1", Cidr: "10.1.1.0/24", Public: true}, PublicIP: "198.51.100.7"}
+	for name, n := range map[string]model.TaskNetwork{"model": tn, "record": taskNetworkFromRecord(recordFromTaskNetwork("t", tn))} {
+		eni, _, _, err := eniFromModel(n)
+		if err != nil || eni.PublicIP != netip.MustParseAddr("198.51.100.7") {
+			t.Errorf("%s: public ip %v, %v", name, eni.PublicIP, err)
+		}
+	}
+	tn.PublicIP = ""
+	if eni, _, _, err := eniFromModel(tn); err != nil || eni.PublicIP.IsValid() {
+		t.Errorf("no public ip: %v, %v", eni.PublicIP, err)
+	}
+	tn.PublicIP = "nope"
+	if _, _, _, err := eniFromModel(tn); err == nil {
+		t.Error("a bad public ip was accepted")
+	}
+}

@@ -138,11 +138,13 @@ func (p *Plane) plumbLocked(rt *vpcRuntime, rec *eniRecord) error {
 		Scope: netlink.SCOPE_LINK, Src: rec.Gateway.AsSlice()}); err != nil {
 		return fmt.Errorf("route: %w", err)
 	}
-	if len(eni.SecurityGroups) == 0 {
-		return nil
-	}
-	if _, known := rt.rec.ENIGroups[eni.IP]; known {
-		return nil
+	egress := rt.rec.VPC.egressENI(eni)
+	if _, known := rt.rec.ENIGroups[eni.IP]; known || len(eni.SecurityGroups) == 0 {
+		if !egress {
+			return nil
+		}
+		// Only the egress set changes: a cheap addition.
+		return p.applyRulesLocked(rt)
 	}
 	if rt.rec.ENIGroups == nil {
 		rt.rec.ENIGroups = map[netip.Addr][]string{}
@@ -183,13 +185,14 @@ func (p *Plane) detachLocked(eniID string) error {
 		return netns.Delete(p.eniNetns(eniID))
 	}
 	var errs []error
+	rec.detaching = true
 	if rt, err := p.vpcLocked(rec.ENI.VPCID); err == nil {
 		if l, err := rt.nl.LinkByName(rec.RouterLink); err == nil {
 			errs = append(errs, rt.nl.LinkDel(l)) // the /32 route goes with it
 		} else if !isNotFound(err) {
 			errs = append(errs, err)
 		}
-		errs = append(errs, p.forgetAddrLocked(rt, rec.ENI.IP))
+		errs = append(errs, p.forgetAddrLocked(rt, rec.ENI.IP, rt.rec.VPC.egressENI(rec.ENI)))
 	} else if !errors.Is(err, ErrVPCNotFound) {
 		errs = append(errs, err)
 	}
@@ -203,8 +206,8 @@ func (p *Plane) detachLocked(eniID string) error {
 
 // forgetAddrLocked drops ip from the VPC's rules and its connection tracking entries, so an
 // address handed to a new task starts clean.
-func (p *Plane) forgetAddrLocked(rt *vpcRuntime, ip netip.Addr) error {
-	changed := false
+func (p *Plane) forgetAddrLocked(rt *vpcRuntime, ip netip.Addr, egress bool) error {
+	changed := egress
 	if _, ok := rt.rec.ENIGroups[ip]; ok {
 		delete(rt.rec.ENIGroups, ip)
 		changed = true

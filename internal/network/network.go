@@ -38,6 +38,12 @@ var (
 // which sees each task's real source address, plus an input-chain rule letting tasks reach it.
 var MetadataAddr = netip.MustParseAddr("169.254.170.2")
 
+// ResolverAddr is the VPC's DNS resolver: the VPC's base address + 2, as on AWS (10.0.0.2 for
+// 10.0.0.0/16, 172.31.0.2 for the default VPC).
+func ResolverAddr(vpcCIDR netip.Prefix) netip.Addr {
+	return vpcCIDR.Masked().Addr().Next().Next()
+}
+
 // VPC is one virtual network.
 type VPC struct {
 	ID      string
@@ -51,8 +57,9 @@ type Subnet struct {
 	CIDR netip.Prefix
 	// Gateway is the router's address in the subnet; the zero value means the first host.
 	Gateway netip.Addr
-	// Public subnets route to an internet gateway; NAT subnets to a NAT gateway. Either way
-	// their traffic may leave the VPC, masqueraded to the VPC's uplink address.
+	// Public subnets route to an internet gateway: their ENIs with a public IP may leave the
+	// VPC. NAT subnets route to a NAT gateway: all their ENIs may. Traffic leaving is
+	// masqueraded to the VPC's uplink address.
 	Public bool
 	NAT    bool
 }
@@ -67,6 +74,11 @@ type ENI struct {
 	// MAC is derived from ID when empty (locally administered, like AWS's 02:...).
 	MAC            net.HardwareAddr
 	SecurityGroups []string
+	// PublicIP is the ENI's public address, if it has one. In a Public subnet only ENIs with
+	// one may leave the VPC (AWS: an internet gateway translates only addresses that have a
+	// public IP); in a NAT subnet every ENI may. The address itself is not configured anywhere:
+	// egress is masqueraded to the VPC's uplink address.
+	PublicIP netip.Addr
 }
 
 // SecurityGroup and Permission are AWS's security group and IpPermission.
@@ -101,7 +113,10 @@ type Config struct {
 	// HostUplinkPrefix is carved into one /31 per VPC for the router<->host link, e.g.
 	// 169.254.128.0/17 or a slice of 100.64.0.0/10. It must not be used elsewhere on the host.
 	HostUplinkPrefix netip.Prefix
-	Logger           *slog.Logger
+	// ResolvConf names the host's resolvers, where each VPC's resolver forwards the names it
+	// does not answer itself; /etc/resolv.conf when empty.
+	ResolvConf string
+	Logger     *slog.Logger
 }
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -157,13 +172,21 @@ func (v VPC) subnet(id string) (Subnet, bool) {
 	return Subnet{}, false
 }
 
-// egressSubnets returns the subnets whose traffic may leave the VPC.
+// egressSubnets returns the subnets whose traffic may leave the VPC whatever the ENI: those
+// behind a NAT gateway.
 func (v VPC) egressSubnets() []netip.Prefix {
 	var out []netip.Prefix
 	for _, s := range v.Subnets {
-		if s.Public || s.NAT {
+		if s.NAT {
 			out = append(out, s.CIDR)
 		}
 	}
 	return out
+}
+
+// egressENI says whether eni may leave the VPC on its own account: a public IP in a subnet
+// routed to an internet gateway. (In a NAT subnet the subnet's rule covers it.)
+func (v VPC) egressENI(eni ENI) bool {
+	s, ok := v.subnet(eni.SubnetID)
+	return ok && s.Public && !s.NAT && eni.PublicIP.IsValid()
 }

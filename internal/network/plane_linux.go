@@ -1,6 +1,7 @@
 package network
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -30,9 +31,10 @@ const (
 
 // Plane is the real data plane on this host.
 type Plane struct {
-	stateDir string
-	uplinks  netip.Prefix
-	log      *slog.Logger
+	stateDir   string
+	uplinks    netip.Prefix
+	resolvConf string
+	log        *slog.Logger
 
 	mu   sync.Mutex
 	vpcs map[string]*vpcRuntime
@@ -57,6 +59,8 @@ type vpcRuntime struct {
 	// applied is the ruleset last applied by this process; nil after a restart or a failure,
 	// which makes the next change apply whole.
 	applied *nft.Ruleset
+	// dns is the VPC's resolver, started by EnsureVPC; nil until then.
+	dns *vpcResolver
 }
 
 // eniRecord is what the state dir keeps of an attached interface.
@@ -65,6 +69,8 @@ type eniRecord struct {
 	Gateway    netip.Addr `json:"gateway"`
 	NetnsPath  string     `json:"netns"`
 	RouterLink string     `json:"router_link"`
+	// detaching leaves the interface out of the rules while Detach removes it.
+	detaching bool
 }
 
 // New returns a Plane; it touches nothing until the first call.
@@ -85,7 +91,8 @@ func New(cfg Config) (*Plane, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Plane{
-		stateDir: dir, uplinks: p.Masked(), log: log.With("component", "network"),
+		stateDir: dir, uplinks: p.Masked(), resolvConf: cmp.Or(cfg.ResolvConf, "/etc/resolv.conf"),
+		log:  log.With("component", "network"),
 		vpcs: map[string]*vpcRuntime{}, enis: map[string]*eniRecord{},
 	}, nil
 }
@@ -96,6 +103,7 @@ func (p *Plane) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, rt := range p.vpcs {
+		rt.stopResolver()
 		rt.close()
 	}
 	return nil
@@ -180,9 +188,18 @@ func removeFile(path string) error {
 
 // applyRulesLocked rebuilds the VPC's whole nftables table from its record, atomically.
 func (p *Plane) applyRulesLocked(rt *vpcRuntime) error {
+	var egress []netip.Addr
+	for _, e := range p.enis {
+		if e.ENI.VPCID == rt.rec.VPC.ID && !e.detaching && rt.rec.VPC.egressENI(e.ENI) {
+			egress = append(egress, e.ENI.IP)
+		}
+	}
 	rs, err := nft.Build(nft.Spec{
 		Uplink:        routerUplink,
 		EgressSubnets: rt.rec.VPC.egressSubnets(),
+		EgressENIs:    egress,
+		Resolver:      ResolverAddr(rt.rec.VPC.CIDR),
+		VPC:           rt.rec.VPC.CIDR,
 		Groups:        rt.rec.Groups,
 		Members:       rt.rec.Members,
 		ENIGroups:     rt.rec.ENIGroups,
@@ -306,11 +323,16 @@ func (p *Plane) Recover(ctx context.Context) error {
 			continue
 		}
 		if old, ok := p.vpcs[rec.VPC.ID]; ok {
+			old.stopResolver()
 			old.close()
 		}
 		rt := &vpcRuntime{rec: rec, nsPath: p.vpcNetns(rec.VPC.ID)}
 		if err := rt.open(); err != nil {
 			p.log.Warn("vpc router namespace missing", "vpc", rec.VPC.ID, "err", err)
+		} else if err := p.ensureResolverLocked(rt); err != nil {
+			// The resolver is this process's goroutines: it died with the previous process.
+			// If that one still holds the port, the next EnsureVPC starts it.
+			p.log.Warn("vpc resolver not restarted", "vpc", rec.VPC.ID, "err", err)
 		}
 		p.vpcs[rec.VPC.ID] = rt
 	}

@@ -261,9 +261,10 @@ func TestOverlappingVPCs(t *testing.T) {
 	}
 }
 
-// TestEgress checks subnets' routes to the outside: public and NAT subnets reach a server on
-// the host side of the uplink (standing in for the internet), masqueraded; a private subnet
-// does not.
+// TestEgress checks subnets' routes to the outside: an ENI with a public IP in a public subnet
+// and any ENI of a NAT subnet reach a server on the host side of the uplink (standing in for
+// the internet), masqueraded; an ENI without a public IP in a public subnet and a private
+// subnet's do not, as on AWS.
 func TestEgress(t *testing.T) {
 	t.Parallel()
 	p, _ := newPlane(t)
@@ -274,13 +275,15 @@ func TestEgress(t *testing.T) {
 	}}
 	mustEnsure(t, p, vpc)
 	sg := []string{"sg-default"}
-	pub := mustAttach(t, p, ENI{ID: "eni-pub", VPCID: vpc.ID, SubnetID: "subnet-pub", IP: ip("10.1.1.5"), SecurityGroups: sg})
+	pub := mustAttach(t, p, ENI{ID: "eni-pub", VPCID: vpc.ID, SubnetID: "subnet-pub", IP: ip("10.1.1.5"), SecurityGroups: sg,
+		PublicIP: ip("198.51.100.7")})
+	noPublicIP := mustAttach(t, p, ENI{ID: "eni-pub-nopip", VPCID: vpc.ID, SubnetID: "subnet-pub", IP: ip("10.1.1.6"), SecurityGroups: sg})
 	priv := mustAttach(t, p, ENI{ID: "eni-priv", VPCID: vpc.ID, SubnetID: "subnet-priv", IP: ip("10.1.2.5"), SecurityGroups: sg})
 	nat := mustAttach(t, p, ENI{ID: "eni-nat", VPCID: vpc.ID, SubnetID: "subnet-nat", IP: ip("10.1.3.5"), SecurityGroups: sg})
 	// AWS's default group: all egress, ingress only from itself.
 	def := SecurityGroup{ID: "sg-default", Ingress: []Permission{{Protocol: "-1", Groups: sg}}, Egress: []Permission{allEgress}}
-	members := map[string][]netip.Addr{"sg-default": {ip("10.1.1.5"), ip("10.1.2.5"), ip("10.1.3.5")}}
-	eniGroups := map[netip.Addr][]string{ip("10.1.1.5"): sg, ip("10.1.2.5"): sg, ip("10.1.3.5"): sg}
+	members := map[string][]netip.Addr{"sg-default": {ip("10.1.1.5"), ip("10.1.1.6"), ip("10.1.2.5"), ip("10.1.3.5")}}
+	eniGroups := map[netip.Addr][]string{ip("10.1.1.5"): sg, ip("10.1.1.6"): sg, ip("10.1.2.5"): sg, ip("10.1.3.5"): sg}
 	if err := p.ApplySecurityGroups(t.Context(), vpc.ID, []SecurityGroup{def}, members, eniGroups); err != nil {
 		t.Fatal(err)
 	}
@@ -299,6 +302,9 @@ func TestEgress(t *testing.T) {
 	if hello, err := reach(priv, internet, denyWait); err == nil {
 		t.Errorf("private subnet reached the host: %q", hello)
 	}
+	if hello, err := reach(noPublicIP, internet, denyWait); err == nil {
+		t.Errorf("public subnet without a public IP reached the host: %q", hello)
+	}
 	// Inside the VPC the private task is reachable through the default group's self rule.
 	serveTCP(t, priv, "10.1.2.5:80", "priv")
 	if _, err := reach(pub, "10.1.2.5:80", allowWait); err != nil {
@@ -308,11 +314,18 @@ func TestEgress(t *testing.T) {
 	if _, err := reach("", "10.1.2.5:80", denyWait); err == nil {
 		t.Error("host reached a task")
 	}
-	// Making the private subnet public (a route table change) lets it out.
-	vpc.Subnets[1].Public = true
+	// Routing the private subnet to a NAT gateway (a route table change) lets it out.
+	vpc.Subnets[1].NAT = true
 	mustEnsure(t, p, vpc)
 	if _, err := reach(priv, internet, allowWait); err != nil {
 		t.Errorf("after the route change: %v", err)
+	}
+	// A detached public ENI leaves the egress set.
+	if err := p.Detach(t.Context(), "eni-pub"); err != nil {
+		t.Fatal(err)
+	}
+	if rules := nftList(t, p.vpcNetns(vpc.ID)); strings.Contains(rules, "10.1.1.5") {
+		t.Errorf("detached public ENI still in the rules:\n%s", rules)
 	}
 }
 

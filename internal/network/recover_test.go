@@ -49,6 +49,11 @@ func TestRecover(t *testing.T) {
 	if _, err := reach(a, "10.0.2.40:80", allowWait); err != nil {
 		t.Errorf("new connection after Recover: %v", err)
 	}
+	// The VPC's resolver lived in the dropped Plane's goroutines; Recover serves it again.
+	resolver := ResolverAddr(vpc.CIDR).String() + ":53"
+	if rcode, addrs, err := lookupA(a, "udp", resolver, "ip-10-0-2-40.ec2.internal", allowWait); err != nil || rcode != 0 || len(addrs) != 1 || addrs[0] != ip("10.0.2.40") {
+		t.Errorf("resolver after Recover: rcode %d %v, %v; want 10.0.2.40", rcode, addrs, err)
+	}
 	// The recovered Plane knows the rules: EnsureVPC rebuilds them identically.
 	mustEnsure(t, q, vpc)
 	if got := nftList(t, q.vpcNetns(vpc.ID)); got != rulesBefore {

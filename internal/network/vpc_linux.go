@@ -117,7 +117,10 @@ func (p *Plane) ensureRouterLocked(rt *vpcRuntime) error {
 		return fmt.Errorf("unreachable route: %w", err)
 	}
 	rt.applied = nil // EnsureVPC repairs: apply the rules whole
-	return p.applyRulesLocked(rt)
+	if err := p.applyRulesLocked(rt); err != nil {
+		return err
+	}
+	return p.ensureResolverLocked(rt)
 }
 
 func (p *Plane) ensureUplinkLocked(rt *vpcRuntime) error {
@@ -156,7 +159,7 @@ func (p *Plane) ensureUplinkLocked(rt *vpcRuntime) error {
 		Dst: ipNet(netip.IPv4Unspecified(), 0)})
 }
 
-// ensureGateways puts each subnet's gateway address on the router's lo (the kernel answers ARP
+// ensureGateways puts the VPC resolver's and each subnet's gateway address on the router's lo (the kernel answers ARP
 // for a local address on any interface, so every task veth gets an answer) and removes gateways
 // of subnets that are gone.
 func ensureGateways(rt *vpcRuntime) error {
@@ -164,7 +167,12 @@ func ensureGateways(rt *vpcRuntime) error {
 	if err != nil {
 		return err
 	}
-	want := map[netip.Addr]bool{}
+	// The VPC's resolver (base + 2) lives there too.
+	resolver := ResolverAddr(rt.rec.VPC.CIDR)
+	want := map[netip.Addr]bool{resolver: true}
+	if err := rt.nl.AddrReplace(lo, &netlink.Addr{IPNet: ipNet(resolver, 32)}); err != nil {
+		return fmt.Errorf("resolver %s: %w", resolver, err)
+	}
 	for _, s := range rt.rec.VPC.Subnets {
 		want[s.Gateway] = true
 		if err := rt.nl.AddrReplace(lo, &netlink.Addr{IPNet: ipNet(s.Gateway, 32)}); err != nil {
@@ -206,6 +214,7 @@ func (p *Plane) DeleteVPC(ctx context.Context, id string) error {
 	hostLink := p.hostLinkName(id)
 	if rt, ok := p.vpcs[id]; ok {
 		hostLink = rt.rec.HostLink
+		rt.stopResolver()
 		rt.close()
 	}
 	var errs []error

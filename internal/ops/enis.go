@@ -173,7 +173,7 @@ func (e *ECS) planNetwork(ctx context.Context, sc model.Scope, req netRequest, l
 		t.AvailabilityZone = sub.AvailabilityZone
 		t.TaskNetwork = &model.TaskNetwork{VpcID: vpc.Value.ID, VpcCidr: vpc.Value.CidrBlock, Subnet: route, ENIID: eni.ID,
 			PrivateIP: eni.PrivateIP, MacAddress: eni.MacAddress, SecurityGroups: slices.Clone(groups),
-			PrivateDNSName: model.PrivateDNSName(eni.PrivateIP, sc.Region)}
+			PrivateDNSName: model.PrivateDNSName(eni.PrivateIP, sc.Region), PublicIP: eni.PublicIP}
 		t.Attachments = []model.Attachment{{ID: attID, Type: attachmentENI,
 			Status: attachmentPrecreated, Details: []model.KeyValue{
 				{Name: attachmentDetailSn, Value: sub.ID},

@@ -272,6 +272,7 @@ type taskNetworkRecord struct {
 	MacAddress     string            `json:"mac"`
 	SecurityGroups []string          `json:"securityGroups,omitempty"`
 	PrivateDNSName string            `json:"privateDnsName,omitempty"`
+	PublicIP       string            `json:"publicIp,omitempty"`
 }
 
 type subnetRouteRecord struct {
@@ -383,7 +384,8 @@ func recordFromTask(t model.Task) taskRecord {
 		PlatformFamily: t.PlatformFamily, Version: t.Version,
 		TaskNetwork: convertPtr(t.TaskNetwork, func(n model.TaskNetwork) taskNetworkRecord {
 			return taskNetworkRecord{VpcID: n.VpcID, VpcCidr: n.VpcCidr, Subnet: subnetRouteRecord(n.Subnet), ENIID: n.ENIID,
-				PrivateIP: n.PrivateIP, MacAddress: n.MacAddress, SecurityGroups: n.SecurityGroups, PrivateDNSName: n.PrivateDNSName}
+				PrivateIP: n.PrivateIP, MacAddress: n.MacAddress, SecurityGroups: n.SecurityGroups, PrivateDNSName: n.PrivateDNSName,
+				PublicIP: n.PublicIP}
 		}),
 	}
 }
@@ -408,7 +410,8 @@ func taskFromRecord(r taskRecord) model.Task {
 		PlatformFamily: r.PlatformFamily, Version: r.Version,
 		TaskNetwork: convertPtr(r.TaskNetwork, func(n taskNetworkRecord) model.TaskNetwork {
 			return model.TaskNetwork{VpcID: n.VpcID, VpcCidr: n.VpcCidr, Subnet: model.SubnetRoute(n.Subnet), ENIID: n.ENIID,
-				PrivateIP: n.PrivateIP, MacAddress: n.MacAddress, SecurityGroups: n.SecurityGroups, PrivateDNSName: n.PrivateDNSName}
+				PrivateIP: n.PrivateIP, MacAddress: n.MacAddress, SecurityGroups: n.SecurityGroups, PrivateDNSName: n.PrivateDNSName,
+				PublicIP: n.PublicIP}
 		}),
 	}
 }

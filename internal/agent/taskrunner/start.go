@@ -94,6 +94,14 @@ func (r *Runner) prepare(imgs map[string]image.Image) error {
 			return fmt.Errorf("make task volume: %w", err)
 		}
 	}
+	// A task with an ENI resolves through its VPC's resolver, as on Fargate.
+	var resolvConf string
+	if n := a.Network; n != nil && n.ResolvConf() != "" {
+		resolvConf = filepath.Join(r.cfg.StateDir, "resolv.conf")
+		if err := os.WriteFile(resolvConf, []byte(n.ResolvConf()), 0o644); err != nil {
+			return fmt.Errorf("write resolv.conf: %w", err)
+		}
+	}
 	for _, c := range r.containers {
 		if err := checkName("container", c.def.Name); err != nil {
 			return err
@@ -110,6 +118,7 @@ func (r *Runner) prepare(imgs map[string]image.Image) error {
 		}
 		c.spec = containerSpec(specInput{Task: a.Task, Def: c.def, Override: overrideFor(a.Task, c.def.Name),
 			Image: img.Config, Rootfs: rootfs, Mounts: mounts})
+		c.spec.ResolvConfFile = resolvConf
 	}
 	return r.save()
 }

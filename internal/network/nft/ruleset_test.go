@@ -37,13 +37,17 @@ var goldenSpecs = map[string]Spec{
 	// nft -f testdata/empty.nft: no groups, no interfaces, a private-only VPC: everything
 	// forwarded is dropped, nothing is masqueraded.
 	"empty": {Uplink: "up0"},
-	// nft -f testdata/web.nft: a public subnet; "web" takes tcp 80 and 8000-8100 from anywhere
+	// nft -f testdata/web.nft: a NAT subnet and two interfaces with a public IP in a public
+	// subnet (leaving the VPC), the VPC's resolver at 10.0.0.2; "web" takes tcp 80 and 8000-8100 from anywhere
 	// and ssh from 10.0.0.0/16, "app" takes tcp 5432 from members of web and any icmp echo
 	// from them, udp 53 out only; one interface with both groups, one with a group nobody
 	// defined, one with none.
 	"web": {
 		Uplink:        "up0",
-		EgressSubnets: pfx("10.0.1.0/24", "10.0.0.0/24"),
+		EgressSubnets: pfx("10.0.3.0/24", "10.0.0.0/24"),
+		EgressENIs:    mustAddrs("10.0.1.6", "10.0.1.5", "10.0.1.6"),
+		Resolver:      netip.MustParseAddr("10.0.0.2"),
+		VPC:           netip.MustParsePrefix("10.0.0.0/16"),
 		Groups: []SecurityGroup{
 			{ID: "sg-web", Ingress: []Permission{
 				{Protocol: "tcp", FromPort: 80, ToPort: 80, CIDRs: pfx("0.0.0.0/0")},

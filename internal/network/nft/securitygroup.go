@@ -34,10 +34,17 @@ type Permission struct {
 type Spec struct {
 	// Uplink is the router's interface towards the host.
 	Uplink string
-	// EgressSubnets may leave through the uplink (public subnets and subnets behind a NAT
-	// gateway); their traffic is masqueraded to the uplink's address. Others stay inside.
+	// EgressSubnets may leave through the uplink whatever the interface (subnets behind a NAT
+	// gateway); EgressENIs may leave on their own account (interfaces with a public IP in a
+	// subnet routed to an internet gateway). Their traffic is masqueraded to the uplink's
+	// address. Everything else stays inside the VPC.
 	EgressSubnets []netip.Prefix
-	Groups        []SecurityGroup
+	EgressENIs    []netip.Addr
+	// Resolver, when valid, is the VPC's DNS resolver on the router (the VPC's base + 2):
+	// udp and tcp 53 to it from addresses of VPC are accepted whatever the security groups.
+	Resolver netip.Addr
+	VPC      netip.Prefix
+	Groups   []SecurityGroup
 	// Members holds each group's member addresses, for rules that name a group as the peer.
 	Members map[string][]netip.Addr
 	// ENIGroups holds each attached interface's groups.
@@ -53,6 +60,8 @@ const (
 	mapEgress  = "eni_out"
 	chainDst   = "deliver"
 	chainDeny  = "eni_deny"
+	// setEgress holds EgressENIs. Its name has an underscore, which no group id has.
+	setEgress = "eni_egress"
 )
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,100}$`)
@@ -63,7 +72,9 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,100}$`)
 //	         sg_out_<g>: <peer> <proto> goto deliver  (an allowing egress rule)
 //	deliver: ip daddr vmap @eni_in  -> eni_in_<groups>: jump sg_in_<g>... ; drop
 //	         sg_in_<g>: <peer> <proto> accept
-//	         then, for destinations outside the VPC: oifname <uplink> ip saddr <egress subnet> accept; drop
+//	         then, for destinations outside the VPC: oifname <uplink> ip saddr <egress subnet> accept;
+//	         oifname <uplink> ip saddr @eni_egress accept; drop
+//	input:   (the router's own services) ip saddr <vpc> ip daddr <resolver> udp|tcp dport 53 accept
 //
 // Established and related packets are accepted first, so replies always pass and rule changes
 // cut only new connections. The router's own traffic to a task (RunInVPC) meets the task's
@@ -121,6 +132,13 @@ func Build(spec Spec) (*Ruleset, error) {
 		rs.Chains = append(rs.Chains, in, out)
 	}
 	rs.Chains = append(rs.Chains, Chain{Name: chainDeny, Rules: []Rule{{Verdict: drop{}}}})
+	for _, ip := range spec.EgressENIs {
+		if !ip.Is4() {
+			return nil, fmt.Errorf("egress interface address %s: only IPv4 is supported", ip)
+		}
+	}
+	rs.Sets = append(rs.Sets, Set{Name: setEgress,
+		Elements: slices.Compact(slices.SortedFunc(slices.Values(spec.EgressENIs), netip.Addr.Compare))})
 	for _, id := range slices.Sorted(maps.Keys(referenced)) {
 		members := slices.Compact(slices.SortedFunc(slices.Values(spec.Members[id]), netip.Addr.Compare))
 		rs.Sets = append(rs.Sets, Set{Name: id, Elements: members})
@@ -158,19 +176,29 @@ func baseChains(spec Spec) []Chain {
 		dst.Rules = append(dst.Rules, Rule{Matches: []Match{toUplink, src}, Verdict: accept{}})
 		nat.Rules = append(nat.Rules, Rule{Matches: []Match{toUplink, src}, Verdict: masquerade{}})
 	}
-	dst.Rules = append(dst.Rules, Rule{Verdict: drop{}})
+	egress := addrSet{set: setEgress}
+	dst.Rules = append(dst.Rules, Rule{Matches: []Match{toUplink, egress}, Verdict: accept{}}, Rule{Verdict: drop{}})
+	nat.Rules = append(nat.Rules, Rule{Matches: []Match{toUplink, egress}, Verdict: masquerade{}})
+	input := []Rule{
+		established, invalid,
+		{Matches: []Match{ifName{name: "lo"}}, Verdict: accept{}},
+		{Matches: []Match{l4proto{1}}, Verdict: accept{}},
+	}
+	if spec.Resolver.Is4() && spec.VPC.IsValid() {
+		for _, proto := range []uint8{17, 6} {
+			input = append(input, Rule{Matches: []Match{addr{prefix: spec.VPC.Masked()},
+				addr{dst: true, prefix: netip.PrefixFrom(spec.Resolver, 32)}, portRange{proto: proto, from: 53, to: 53}},
+				Verdict: accept{}})
+		}
+	}
 	return []Chain{
 		{Name: "forward", Hook: &Hook{Type: "filter", Hook: "forward", Policy: "drop"}, Rules: []Rule{
 			established, invalid,
 			{Matches: []Match{fromUplink}, Verdict: drop{}},
 			{Verdict: vmap{m: mapEgress}},
 		}},
-		// Room for the router's own services (the task metadata endpoint, DNS) goes here.
-		{Name: "input", Hook: &Hook{Type: "filter", Hook: "input", Policy: "drop"}, Rules: []Rule{
-			established, invalid,
-			{Matches: []Match{ifName{name: "lo"}}, Verdict: accept{}},
-			{Matches: []Match{l4proto{1}}, Verdict: accept{}},
-		}},
+		// The router's own services: the VPC's resolver (the task metadata endpoint will join).
+		{Name: "input", Hook: &Hook{Type: "filter", Hook: "input", Policy: "drop"}, Rules: input},
 		{Name: "output", Hook: &Hook{Type: "filter", Hook: "output", Policy: "accept"}, Rules: []Rule{
 			established,
 			{Verdict: vmap{dst: true, m: mapIngress}},
