@@ -20,6 +20,7 @@ import (
 	"github.com/gantry-dev/gantry/internal/ecrbackend"
 	"github.com/gantry-dev/gantry/internal/hostlink"
 	"github.com/gantry-dev/gantry/internal/image"
+	"github.com/gantry-dev/gantry/internal/logsink"
 	"github.com/gantry-dev/gantry/internal/logstore"
 	"github.com/gantry-dev/gantry/internal/logstore/logsbackend"
 	"github.com/gantry-dev/gantry/internal/network"
@@ -84,8 +85,9 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 	if err != nil {
 		return nil, err
 	}
+	logsOps := ops.NewLogs(st, logsbackend.New(logEvents), logger)
 	front := api.New(logger, ecs.Service(ecsOps), ecr.Service(ops.NewECR(ecrbackend.New(reg), endpoint)), ec2.Service(ec2Ops),
-		logs.Service(ops.NewLogs(st, logsbackend.New(logEvents), logger)))
+		logs.Service(logsOps))
 	front.Handle("/v2/", reg)
 
 	rt, err := newRuntime(f, logger)
@@ -101,6 +103,7 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 	}
 	ag := agent.New(agent.Config{
 		Control:           hostlink.New(st, logger),
+		Logs:              logsink.New(logsOps),
 		Runtime:           rt,
 		Plane:             plane,
 		RuntimeName:       f.host.runtime,

@@ -52,6 +52,8 @@ type Config struct {
 	// OrphanGrace is how long after the assignment watch starts the agent waits before removing
 	// sandboxes found at start that no assignment claimed; default 5 s.
 	OrphanGrace time.Duration
+	// Logs receives the output of containers with the awslogs driver; without it, none is shipped.
+	Logs taskrunner.LogSink
 	// TimeUnit is one second of task definition time; tests shorten it.
 	TimeUnit time.Duration
 	Now      func() time.Time
@@ -222,7 +224,7 @@ func (a *Agent) assign(ctx context.Context, as model.Assignment, onHost bool) {
 	r := taskrunner.New(taskrunner.Config{
 		Assignment: as, Runtime: a.cfg.Runtime, Puller: a.cfg.Puller, Reporter: a.cfg.Control,
 		Rootfs: a.cfg.Rootfs, Network: a.cfg.Network, StateDir: dir, LocalRegistryHost: a.cfg.LocalRegistryHost,
-		Adopt: adopt, TimeUnit: a.cfg.TimeUnit, Now: a.cfg.Now, Logger: a.cfg.Logger,
+		Adopt: adopt, Logs: a.cfg.Logs, TimeUnit: a.cfg.TimeUnit, Now: a.cfg.Now, Logger: a.cfg.Logger,
 	})
 	cpu, _ := model.ParseTaskCPU(as.Task.CPU)
 	mem, _ := model.ParseTaskMemory(as.Task.Memory)

@@ -58,6 +58,8 @@ var rules = []rule{
 	// as ops.LogEventStore, as ecrbackend does the registry.
 	{pkg: "logstore", stdlibOnly: true},
 	{pkg: "logstore/logsbackend", allow: []string{"logstore", "ops", "model", "apierr"}},
+	// The agent's awslogs driver in the server's process: taskrunner.LogSink over ops.Logs.
+	{pkg: "logsink", allow: []string{"ops", "model", "apierr"}},
 }
 
 // match says whether pattern covers the relative package path p, and how specifically: longer

@@ -149,6 +149,7 @@ func (r *Runner) adopt(sc *scope) error {
 	if r.known == model.TaskProvisioning || r.known == model.TaskPending {
 		r.fail(model.StopTaskFailedToStart, "the agent restarted while the task was starting")
 	}
+	r.shipAllLogs(sc.ctx)
 	r.log.Info("adopted task", "status", r.known)
 	if err := r.save(); err != nil {
 		return err

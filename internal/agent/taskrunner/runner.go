@@ -37,6 +37,8 @@ type Config struct {
 	// Adopt takes over a task a previous agent started, from its record and the runtime, instead
 	// of starting it.
 	Adopt bool
+	// Logs receives the output of containers with the awslogs driver; without it, none is shipped.
+	Logs LogSink
 	// TimeUnit is what one second of the task definition (stopTimeout, startTimeout, health
 	// check timings) lasts; time.Second unless a test shortens it.
 	TimeUnit time.Duration
@@ -69,6 +71,7 @@ type Runner struct {
 	created    bool // the runtime task exists
 	leaked     bool // deprovisioning failed to release something
 	healthWG   sync.WaitGroup
+	logs       logShipping
 }
 
 // scope holds the contexts of one Run: ctx ends when the agent stops; stop also ends when the
@@ -199,6 +202,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	healthCtx, cancelHealth := context.WithCancel(ctx)
 	sc := &scope{ctx: ctx, stop: stopCtx, health: healthCtx, cancelHealth: cancelHealth}
 	defer r.stopHealthChecks(sc)
+	defer r.stopLogs()
 	r.mu.Lock()
 	r.cancelStop = cancel
 	if r.stopWanted {
@@ -210,6 +214,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		return err
 	}
 	for r.known != model.TaskStopped {
+		r.logsBefore(sc, r.known)
 		next, err := r.handler(r.known)(sc)
 		if ctx.Err() != nil {
 			return nil
@@ -307,6 +312,7 @@ func (r *Runner) fail(code, reason string) {
 
 // watch follows a started container until it exits or ctx ends.
 func (r *Runner) watch(ctx context.Context, name string) {
+	r.shipLogs(ctx, name)
 	go func() {
 		st, err := r.cfg.Runtime.WaitContainer(ctx, r.id, name)
 		if ctx.Err() != nil {
