@@ -72,6 +72,6 @@ func tarBytes(t *testing.T, entries ...entry) []byte {
 func requireRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root")
+		t.Fatal("needs root: kernel tests are required, run the suite as root")
 	}
 }

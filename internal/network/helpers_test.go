@@ -21,7 +21,7 @@ import (
 func requireRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root")
+		t.Fatal("needs root: kernel tests are required, run the suite as root")
 	}
 }
 

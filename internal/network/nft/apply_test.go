@@ -14,10 +14,10 @@ import (
 func requireRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root")
+		t.Fatal("needs root: kernel tests are required, run the suite as root")
 	}
 	if _, err := exec.LookPath("nft"); err != nil {
-		t.Skip("needs the nft command")
+		t.Fatal("needs the nft command: scripts/setup.sh installs nftables")
 	}
 }
 
