@@ -65,3 +65,9 @@ bench-density: build
 .PHONY: bench-netsetup
 bench-netsetup:
 	$(GO) run ./bench/cmd/netsetup $(BENCH_FLAGS)
+
+# bench-logs: PutLogEvents ingest rate in-process and over HTTP (4 workers, batches of 10,000) and
+# FilterLogEvents latency over a million events in one stream; moto_server as the peer.
+.PHONY: bench-logs
+bench-logs: build
+	$(GO) run ./bench/cmd/logs -gantry bin/gantry $(BENCH_FLAGS)

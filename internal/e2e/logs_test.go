@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
@@ -42,6 +45,66 @@ func streamEvents(t *testing.T, cli *awsCLI, group, stream string) []cliLogEvent
 		}
 		token = page.NextForwardToken
 	}
+}
+
+func newLogsSDK(t *testing.T, s *Server) *cloudwatchlogs.Client {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(t.Context(),
+		config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+	)
+	if err != nil {
+		t.Fatalf("load SDK config: %v", err)
+	}
+	return cloudwatchlogs.NewFromConfig(cfg, func(o *cloudwatchlogs.Options) { o.BaseEndpoint = aws.String(s.URL) })
+}
+
+// sdkStreamEvents reads a whole stream with the Go SDK, from the head, paging until the forward
+// token comes back unchanged.
+func sdkStreamEvents(t *testing.T, c *cloudwatchlogs.Client, group, stream string) []cliLogEvent {
+	t.Helper()
+	var all []cliLogEvent
+	var token *string
+	for range 1000 {
+		out, err := c.GetLogEvents(t.Context(), &cloudwatchlogs.GetLogEventsInput{
+			LogGroupName: aws.String(group), LogStreamName: aws.String(stream), StartFromHead: aws.Bool(true), NextToken: token})
+		if err != nil {
+			t.Fatalf("SDK GetLogEvents %s %s: %v", group, stream, err)
+		}
+		for _, e := range out.Events {
+			all = append(all, cliLogEvent{Timestamp: aws.ToInt64(e.Timestamp), Message: aws.ToString(e.Message)})
+		}
+		if out.NextForwardToken == nil || (token != nil && *out.NextForwardToken == *token) {
+			return all
+		}
+		token = out.NextForwardToken
+	}
+	t.Fatalf("SDK GetLogEvents %s %s: the forward token never repeated", group, stream)
+	return nil
+}
+
+// sdkFilterMessages runs FilterLogEvents over a group with the Go SDK, following nextToken.
+func sdkFilterMessages(t *testing.T, c *cloudwatchlogs.Client, group, pattern string) []string {
+	t.Helper()
+	var msgs []string
+	in := &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(group), FilterPattern: aws.String(pattern)}
+	for range 1000 {
+		out, err := c.FilterLogEvents(t.Context(), in)
+		if err != nil {
+			t.Fatalf("SDK FilterLogEvents %s %q: %v", group, pattern, err)
+		}
+		for _, e := range out.Events {
+			msgs = append(msgs, aws.ToString(e.Message))
+		}
+		if out.NextToken == nil {
+			return msgs
+		}
+		in.NextToken = out.NextToken
+	}
+	t.Fatalf("SDK FilterLogEvents %s %q: nextToken never ended", group, pattern)
+	return nil
 }
 
 func awslogsConfig(group string) *types.LogConfiguration {
@@ -86,6 +149,28 @@ func TestAwslogsDriver(t *testing.T) {
 			if e.Timestamp < from || e.Timestamp > to {
 				t.Fatalf("event %q at %d, outside the task's lifetime [%d, %d]", e.Message, e.Timestamp, from, to)
 			}
+		}
+		// The same lines through the Go SDK's CloudWatch Logs client.
+		logs := newLogsSDK(t, s)
+		stream := "ecs/app/" + path.Base(arn)
+		sdkEvs := sdkStreamEvents(t, logs, "/ecs/printer", stream)
+		if got := messages(sdkEvs); !slices.Equal(got, printed(1, 200)) {
+			t.Fatalf("SDK GetLogEvents: stream has %d events, want line 1..line 200 in order: %q", len(got), got)
+		}
+		if !slices.Equal(sdkEvs, evs) {
+			t.Fatalf("SDK GetLogEvents and the CLI disagree on timestamps")
+		}
+		var want []string
+		for _, m := range printed(1, 200) {
+			if strings.Contains(m, "line 1") {
+				want = append(want, m)
+			}
+		}
+		if got := sdkFilterMessages(t, logs, "/ecs/printer", `"line 1"`); !slices.Equal(got, want) {
+			t.Fatalf("SDK FilterLogEvents %q: %d events %q, want %d: %q", `"line 1"`, len(got), got, len(want), want)
+		}
+		if got := sdkFilterMessages(t, logs, "/ecs/printer", `"line 20"`); !slices.Equal(got, []string{"line 20", "line 200"}) {
+			t.Fatalf("SDK FilterLogEvents %q = %q, want [line 20 line 200]", `"line 20"`, got)
 		}
 	})
 

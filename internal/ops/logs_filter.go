@@ -13,14 +13,19 @@ import (
 
 // FilterPattern matches log event messages with CloudWatch Logs' filter pattern syntax:
 // terms (all must appear, case-sensitive), "quoted phrases", ?alternatives, -exclusions, and
-// JSON patterns such as { $.level = "error" && $.latency > 100 }.
+// JSON patterns such as { $.level = "error" && $.latency > 100 }, and space-delimited patterns
+// such as [ip, user, ..., status_code = 4*, bytes > 1000].
 type FilterPattern struct {
 	all, any, none []string
 	json           jsonExpr
+	space          *spacePattern
 }
 
 // Match says whether msg matches the pattern.
 func (p *FilterPattern) Match(msg string) bool {
+	if p.space != nil {
+		return p.space.match(msg)
+	}
 	if p.json != nil {
 		var doc any
 		if json.Unmarshal([]byte(msg), &doc) != nil {
@@ -71,7 +76,14 @@ func ParseFilterPattern(s string) (*FilterPattern, error) {
 		}
 		return &FilterPattern{json: e}, nil
 	case strings.HasPrefix(s, "["):
-		return nil, apierr.New(apierr.Unsupported, "space-delimited filter patterns are not supported yet")
+		if !strings.HasSuffix(s, "]") {
+			return nil, errFilterPattern()
+		}
+		sp, err := parseSpacePattern(s[1 : len(s)-1])
+		if err != nil {
+			return nil, err
+		}
+		return &FilterPattern{space: sp}, nil
 	}
 	return parseTerms(s)
 }
@@ -384,4 +396,329 @@ func parseSelector(s string) ([]string, error) {
 		return nil, errFilterPattern()
 	}
 	return sel, nil
+}
+
+// spacePattern is a space-delimited filter pattern: [f1, f2 = v, ..., fn > 10]. An event is split
+// into fields at spaces, where text in "double quotes" or [square brackets] is one field; the
+// pattern's fields must line up with the event's, each ... standing for any number of fields
+// (none included); then every field's conditions must hold.
+type spacePattern struct {
+	fields []spaceField
+}
+
+type spaceField struct {
+	ellipsis bool
+	name     string
+	cond     spaceExpr // nil: any value
+}
+
+// spaceExpr is a field's condition: comparisons joined with && and ||, && binding tighter.
+type spaceExpr interface {
+	eval(vals map[string]string) bool
+}
+
+type spaceAnd struct{ l, r spaceExpr }
+type spaceOr struct{ l, r spaceExpr }
+
+func (e spaceAnd) eval(v map[string]string) bool { return e.l.eval(v) && e.r.eval(v) }
+func (e spaceOr) eval(v map[string]string) bool  { return e.l.eval(v) || e.r.eval(v) }
+
+// spaceCmp compares a named field with a value: numerically when the value is a number (and, for
+// = and !=, the field is one too), else as a string where * matches any run of characters.
+type spaceCmp struct {
+	field, op, str string
+	num            float64
+	isNum          bool
+}
+
+func (c spaceCmp) eval(vals map[string]string) bool {
+	v, ok := vals[c.field]
+	if !ok {
+		return false
+	}
+	if c.isNum {
+		if n, err := strconv.ParseFloat(v, 64); err == nil {
+			switch c.op {
+			case "=":
+				return n == c.num
+			case "!=":
+				return n != c.num
+			case "<":
+				return n < c.num
+			case "<=":
+				return n <= c.num
+			case ">":
+				return n > c.num
+			case ">=":
+				return n >= c.num
+			}
+		}
+		if c.op != "=" && c.op != "!=" {
+			return false // a numeric comparison with a field that is not a number
+		}
+	}
+	eq := wildcardMatch(c.str, v)
+	if c.op == "!=" {
+		return !eq
+	}
+	return eq
+}
+
+// wildcardMatch matches s against pattern, where * is any run of characters and nothing else is
+// special.
+func wildcardMatch(pattern, s string) bool {
+	if !strings.Contains(pattern, "*") {
+		return pattern == s
+	}
+	parts := strings.Split(pattern, "*")
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, mid := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, mid)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(mid):]
+	}
+	return len(s) >= len(last) && strings.HasSuffix(s, last)
+}
+
+// splitSpaceFields splits an event into its fields: runs of non-space characters, except that a
+// field starting with " or [ runs to the matching " or ] (or the end of the event). The quotes
+// and brackets are not part of the field's value.
+func splitSpaceFields(msg string) []string {
+	var out []string
+	for i := 0; i < len(msg); {
+		c := msg[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			i++
+		case c == '"' || c == '[':
+			closer := byte('"')
+			if c == '[' {
+				closer = ']'
+			}
+			end := strings.IndexByte(msg[i+1:], closer)
+			if end < 0 {
+				out = append(out, msg[i+1:])
+				return out
+			}
+			out = append(out, msg[i+1:i+1+end])
+			i += end + 2
+		default:
+			j := i
+			for j < len(msg) && msg[j] != ' ' && msg[j] != '\t' && msg[j] != '\n' && msg[j] != '\r' {
+				j++
+			}
+			out = append(out, msg[i:j])
+			i = j
+		}
+	}
+	return out
+}
+
+func (p *spacePattern) match(msg string) bool {
+	return p.align(splitSpaceFields(msg), 0, 0, map[string]string{})
+}
+
+// align lines the pattern's fields from pi up with the event's from fi, trying every length for
+// each ellipsis, and checks the conditions once all fields are named.
+func (p *spacePattern) align(ev []string, pi, fi int, vals map[string]string) bool {
+	if pi == len(p.fields) {
+		if fi != len(ev) {
+			return false
+		}
+		for _, f := range p.fields {
+			if f.cond != nil && !f.cond.eval(vals) {
+				return false
+			}
+		}
+		return true
+	}
+	f := p.fields[pi]
+	if f.ellipsis {
+		for n := fi; n <= len(ev); n++ {
+			if p.align(ev, pi+1, n, vals) {
+				return true
+			}
+		}
+		return false
+	}
+	if fi >= len(ev) {
+		return false
+	}
+	prev, had := vals[f.name]
+	vals[f.name] = ev[fi]
+	ok := p.align(ev, pi+1, fi+1, vals)
+	if had {
+		vals[f.name] = prev
+	} else {
+		delete(vals, f.name)
+	}
+	return ok
+}
+
+// parseSpacePattern parses the inside of [ ... ]: fields separated by commas, each ..., a name,
+// or conditions on names such as status_code = 4* || status_code = 5*.
+func parseSpacePattern(s string) (*spacePattern, error) {
+	parts, err := splitPatternFields(s)
+	if err != nil {
+		return nil, err
+	}
+	p := &spacePattern{}
+	for i, part := range parts {
+		part = strings.TrimSpace(part)
+		switch {
+		case part == "":
+			return nil, errFilterPattern()
+		case part == "...":
+			p.fields = append(p.fields, spaceField{ellipsis: true})
+			continue
+		}
+		toks := lexJSONPattern(part)
+		if len(toks) == 1 {
+			if !isFieldName(toks[0]) {
+				return nil, errFilterPattern()
+			}
+			p.fields = append(p.fields, spaceField{name: toks[0]})
+			continue
+		}
+		sp := &spaceParser{toks: toks}
+		e, err := sp.or()
+		if err != nil || sp.i != len(toks) {
+			return nil, errFilterPattern()
+		}
+		name := sp.first
+		if name == "" {
+			name = "$" + strconv.Itoa(i)
+		}
+		p.fields = append(p.fields, spaceField{name: name, cond: e})
+	}
+	if len(p.fields) == 0 {
+		return nil, errFilterPattern()
+	}
+	return p, nil
+}
+
+// splitPatternFields splits at commas outside double quotes.
+func splitPatternFields(s string) ([]string, error) {
+	var parts []string
+	start, quoted := 0, false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			if quoted {
+				i++
+			}
+		case '"':
+			quoted = !quoted
+		case ',':
+			if !quoted {
+				parts = append(parts, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	if quoted {
+		return nil, errFilterPattern()
+	}
+	return append(parts, s[start:]), nil
+}
+
+func isFieldName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '_' || r == '-' || r == '.' || r == '$' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+type spaceParser struct {
+	toks  []string
+	i     int
+	first string // the field the first comparison names: the field this part stands for
+}
+
+func (p *spaceParser) peek() string {
+	if p.i < len(p.toks) {
+		return p.toks[p.i]
+	}
+	return ""
+}
+
+func (p *spaceParser) next() string { t := p.peek(); p.i++; return t }
+
+func (p *spaceParser) or() (spaceExpr, error) {
+	l, err := p.and()
+	for err == nil && p.peek() == "||" {
+		p.next()
+		var r spaceExpr
+		if r, err = p.and(); err == nil {
+			l = spaceOr{l, r}
+		}
+	}
+	return l, err
+}
+
+func (p *spaceParser) and() (spaceExpr, error) {
+	l, err := p.cmp()
+	for err == nil && p.peek() == "&&" {
+		p.next()
+		var r spaceExpr
+		if r, err = p.cmp(); err == nil {
+			l = spaceAnd{l, r}
+		}
+	}
+	return l, err
+}
+
+func (p *spaceParser) cmp() (spaceExpr, error) {
+	if p.peek() == "(" {
+		p.next()
+		e, err := p.or()
+		if err != nil || p.next() != ")" {
+			return nil, errFilterPattern()
+		}
+		return e, nil
+	}
+	name := p.next()
+	if !isFieldName(name) {
+		return nil, errFilterPattern()
+	}
+	if p.first == "" {
+		p.first = name
+	}
+	c := spaceCmp{field: name}
+	switch op := p.next(); op {
+	case "=", "!=", "<", "<=", ">", ">=":
+		c.op = op
+	default:
+		return nil, errFilterPattern()
+	}
+	v := p.next()
+	switch {
+	case v == "" || v == "&&" || v == "||" || v == "(" || v == ")":
+		return nil, errFilterPattern()
+	case strings.HasPrefix(v, `"`):
+		if len(v) < 2 || !strings.HasSuffix(v, `"`) {
+			return nil, errFilterPattern()
+		}
+		c.str = strings.ReplaceAll(v[1:len(v)-1], `\"`, `"`)
+	default:
+		c.str = v
+		if n, err := strconv.ParseFloat(v, 64); err == nil {
+			c.num, c.isNum = n, true
+		}
+	}
+	if !c.isNum && c.op != "=" && c.op != "!=" {
+		return nil, errFilterPattern()
+	}
+	return c, nil
 }

@@ -23,6 +23,25 @@ var awsJSONEvents = []string{
 	`not json at all ERROR`,
 }
 
+// Apache access log lines, as in AWS's examples of space-delimited patterns: the timestamp in
+// [brackets] and the request in "quotes" are one field each.
+var awsSpaceEvents = []string{
+	`127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /index.html HTTP/1.0" 404 1534`,
+	`127.0.0.1 - frank [10/Oct/2000:13:35:22 -0700] "GET /apache_pb.gif HTTP/1.0" 500 5324`,
+	`127.0.0.1 - frank [10/Oct/2000:13:50:35 -0700] "GET /apache_pb.gif HTTP/1.0" 200 4355`,
+	`10.0.0.7 - - [10/Oct/2000:14:01:02 -0700] "GET /missing.html HTTP/1.0" 404 512`,
+	`10.0.0.8 - alice [10/Oct/2000:14:02:03 -0700] "POST /login HTTP/1.1" 401 -`,
+	`short line`,
+}
+
+// VPC flow log records, for AWS's flow log example.
+var awsFlowEvents = []string{
+	`2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK`,
+	`2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK`,
+	`2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA`,
+	`2 123456789010 eni-1235b8ca123456789 - 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK`,
+}
+
 func TestFilterPatterns(t *testing.T) {
 	tests := []struct {
 		name, pattern string
@@ -54,6 +73,30 @@ func TestFilterPatterns(t *testing.T) {
 		{"json or wildcards", `{ $.errorCode = "*UnauthorizedOperation" || $.errorCode = "AccessDenied*" }`, awsJSONEvents, []int{1, 2}},
 		{"json level", `{ $.level = "error" }`, awsJSONEvents, []int{1}},
 		{"json precedence", `{ $.level = "info" || $.level = "error" && $.latency < 60 }`, awsJSONEvents, []int{1, 2}},
+		{"space all fields", `[ip, user, username, timestamp, request, status_code, bytes]`, awsSpaceEvents, []int{0, 1, 2, 3, 4}},
+		{"space field count", `[ip, user, username]`, awsSpaceEvents, nil},
+		{"space two fields", `[w1, w2]`, awsSpaceEvents, []int{5}},
+		{"space status equals", `[ip, user, username, timestamp, request, status_code = 404, bytes]`, awsSpaceEvents, []int{0, 3}},
+		{"space status not equals", `[ip, user, username, timestamp, request, status_code != 404, bytes]`, awsSpaceEvents, []int{1, 2, 4}},
+		{"space request and status wildcards", `[ip, user, username, timestamp, request = *.html*, status_code = 4*, bytes]`, awsSpaceEvents, []int{0, 3}},
+		{"space ellipsis both sides", `[..., status_code = 404, ...]`, awsSpaceEvents, []int{0, 3}},
+		{"space leading ellipsis", `[..., status_code, bytes]`, awsSpaceEvents, []int{0, 1, 2, 3, 4, 5}},
+		{"space leading ellipsis condition", `[..., status_code = 5*, bytes]`, awsSpaceEvents, []int{1}},
+		{"space middle ellipsis", `[ip, user, ..., status_code = 4*, bytes > 1000]`, awsSpaceEvents, []int{0}},
+		{"space bytes le", `[ip, user, ..., status_code, bytes <= 1534]`, awsSpaceEvents, []int{0, 3}},
+		{"space bytes ge", `[ip, user, ..., bytes >= 4355]`, awsSpaceEvents, []int{1, 2}},
+		{"space bytes lt not a number", `[..., bytes < 100000]`, awsSpaceEvents, []int{0, 1, 2, 3}},
+		{"space ip wildcard", `[ip = 10.0.0.*, ...]`, awsSpaceEvents, []int{3, 4}},
+		{"space quoted user", `[ip, user, username = "frank", ...]`, awsSpaceEvents, []int{0, 1, 2}},
+		{"space bracketed field", `[ip, user, username, timestamp = 10/Oct/2000:14*, ...]`, awsSpaceEvents, []int{3, 4}},
+		{"space quoted field", `[ip, user, username, timestamp, request = "GET /index.html HTTP/1.0", ...]`, awsSpaceEvents, []int{0}},
+		{"space or", `[ip, user, username, timestamp, request, status_code = 401 || status_code = 5*, bytes]`, awsSpaceEvents, []int{1, 4}},
+		{"space and", `[ip, user, username, timestamp, request, status_code >= 400 && status_code < 500, bytes]`, awsSpaceEvents, []int{0, 3, 4}},
+		{"space and or precedence", `[..., status_code = 200 || status_code >= 400 && status_code != 404, bytes]`, awsSpaceEvents, []int{1, 2, 4}},
+		{"space no spaces around operator", `[..., status_code=404, bytes>1000]`, awsSpaceEvents, []int{0}},
+		{"space flow log rejects", `[version, account_id, interface_id, srcaddr != "-", dstaddr, srcport, dstport, protocol, packets, bytes, start, end, action = "REJECT", log_status]`, awsFlowEvents, []int{1}},
+		{"space flow log rdp", `[version, account_id, interface_id, srcaddr, dstaddr, srcport, dstport = 3389, ...]`, awsFlowEvents, []int{1, 3}},
+		{"space flow log nodata", `[..., log_status = NODATA]`, awsFlowEvents, []int{2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,7 +118,9 @@ func TestFilterPatterns(t *testing.T) {
 }
 
 func TestFilterPatternErrors(t *testing.T) {
-	for _, p := range []string{`"unterminated`, `{ $.a = }`, `{ level = "x" }`, `{ $.a = "x" `, `{ $.a > "x" }`, `{ ($.a = 1 }`} {
+	for _, p := range []string{`"unterminated`, `{ $.a = }`, `{ level = "x" }`, `{ $.a = "x" `, `{ $.a > "x" }`, `{ ($.a = 1 }`,
+		`[ip, user`, `[]`, `[ip,, user]`, `[ip, status_code >]`, `[ip, status_code > abc]`, `[ip, request = "unterminated]`,
+		`[ip, status_code = 4 ||]`, `[ip, = 4]`, `[ip user]`} {
 		if _, err := ops.ParseFilterPattern(p); err == nil {
 			t.Errorf("%s: no error", p)
 		}
