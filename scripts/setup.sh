@@ -23,7 +23,9 @@ done
 
 # Debian packages: the sandbox runtime, the VPC data plane, the etcd tests run against, a static
 # busybox for test images, and haproxy as the load balancer benchmarks' peer.
-packages=(runc nftables iproute2 etcd-server busybox-static haproxy file)
+# awscli is Debian's aws CLI v2 (/usr/bin/aws): the tests use it for `aws logs tail`, which the
+# v1 CLI lacks; the aws on PATH (v1 here) is used for everything else.
+packages=(runc nftables iproute2 etcd-server busybox-static haproxy file awscli)
 gvisor_version=v0.0.0-20260905035102-160fafc42237
 
 log() { echo "setup: $*" >&2; }
@@ -44,8 +46,6 @@ install_packages() {
 	for p in "${packages[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 	done
-	# The tests drive the real aws CLI; Debian's awscli is only needed when there is none.
-	command -v aws >/dev/null || missing+=(awscli)
 	if [ ${#missing[@]} -eq 0 ]; then
 		log "packages already installed"
 		return
