@@ -131,14 +131,9 @@ func (n *vpcNetwork) Recover(ctx context.Context) error {
 			n.log.Warn("invalid task interface record", "file", e.Name(), logx.KeyError, err)
 			continue
 		}
-		v, err := n.track(rec, cidr)
-		if err != nil {
+		if _, err := n.track(rec, cidr, localENI{IP: eni.IP, Groups: eni.SecurityGroups}, sub); err != nil {
 			return err
 		}
-		v.mu.Lock()
-		v.local[rec.TaskID] = localENI{IP: eni.IP, Groups: eni.SecurityGroups}
-		v.subnets[sub.ID] = sub
-		v.mu.Unlock()
 	}
 	return nil
 }
@@ -160,13 +155,11 @@ func (n *vpcNetwork) Setup(ctx context.Context, task model.Task, tn *model.TaskN
 	if err := writeFileAtomic(n.recordPath(task.ID), rec); err != nil {
 		return "", fmt.Errorf("record task interface: %w", err)
 	}
-	v, err := n.track(rec, cidr)
+	v, err := n.track(rec, cidr, localENI{IP: eni.IP, Groups: eni.SecurityGroups}, sub)
 	if err != nil {
 		return "", err
 	}
 	v.mu.Lock()
-	v.local[task.ID] = localENI{IP: eni.IP, Groups: eni.SecurityGroups}
-	v.subnets[sub.ID] = sub
 	err = n.ensureLocked(ctx, v)
 	v.mu.Unlock()
 	if err != nil {
@@ -239,8 +232,10 @@ func (n *vpcNetwork) record(taskID string) (taskENI, bool) {
 	return rec, true
 }
 
-// track notes the task as one of its VPC's and follows the VPC if it is the first.
-func (n *vpcNetwork) track(rec taskENI, cidr netip.Prefix) (*vpcFollow, error) {
+// track notes the task, its interface and its subnet as its VPC's, and follows the VPC if it is
+// the first. The interface is noted before the first snapshot can be applied, so the rules
+// applied before the task starts already hold it in its groups.
+func (n *vpcNetwork) track(rec taskENI, cidr netip.Prefix, eni localENI, sub network.Subnet) (*vpcFollow, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
@@ -249,11 +244,14 @@ func (n *vpcNetwork) track(rec taskENI, cidr netip.Prefix) (*vpcFollow, error) {
 	n.tasks[rec.TaskID] = rec
 	v, ok := n.vpcs[rec.VpcID]
 	if ok {
+		v.mu.Lock()
+		v.local[rec.TaskID], v.subnets[sub.ID] = eni, sub
+		v.mu.Unlock()
 		return v, nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	v = &vpcFollow{id: rec.VpcID, cidr: cidr, cancel: cancel, ready: make(chan struct{}),
-		local: map[string]localENI{}, subnets: map[string]network.Subnet{}}
+		local: map[string]localENI{rec.TaskID: eni}, subnets: map[string]network.Subnet{sub.ID: sub}}
 	n.vpcs[rec.VpcID] = v
 	n.wg.Add(1)
 	go n.follow(ctx, v)
