@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,7 +120,7 @@ func NewRawRunc(ctx context.Context, gantrySpec *specs.Spec, gantryDataDir strin
 	s.Root = &specs.Root{Path: r.Rootfs, Readonly: gantrySpec.Root.Readonly}
 	s.Mounts = nil
 	for i, m := range gantrySpec.Mounts {
-		if m.Type == "bind" || slices_contains(m.Options, "bind") || slices_contains(m.Options, "rbind") {
+		if m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind") {
 			if rel, err := filepath.Rel(gantryDataDir, m.Source); err == nil && !strings.HasPrefix(rel, "..") {
 				dst := filepath.Join(dir, "files", strconv.Itoa(i)+"-"+filepath.Base(m.Source))
 				if out, err := exec.CommandContext(ctx, "cp", "-a", m.Source, dst).CombinedOutput(); err != nil {
@@ -164,15 +165,6 @@ func NewRawRunc(ctx context.Context, gantrySpec *specs.Spec, gantryDataDir strin
 	s.Linux = &lin
 	r.template = s
 	return r, nil
-}
-
-func slices_contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Bundle writes the bundle of raw container id (outside any timing) and returns its directory.
@@ -280,7 +272,7 @@ func (r *RawRunc) Close(ctx context.Context) {
 	// Containers runc knows of but we lost track of, too.
 	if ents, err := os.ReadDir(r.Root); err == nil {
 		for _, e := range ents {
-			if e.IsDir() && !slices_contains(ids, e.Name()) {
+			if e.IsDir() && !slices.Contains(ids, e.Name()) {
 				ids = append(ids, e.Name())
 			}
 		}

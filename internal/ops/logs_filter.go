@@ -69,7 +69,7 @@ func ParseFilterPattern(s string) (*FilterPattern, error) {
 		if !strings.HasSuffix(s, "}") {
 			return nil, errFilterPattern()
 		}
-		p := &jsonParser{toks: lexJSONPattern(s[1 : len(s)-1])}
+		p := &jsonParser{tokens{toks: lexJSONPattern(s[1 : len(s)-1])}}
 		e, err := p.or()
 		if err != nil || p.i != len(p.toks) {
 			return nil, errFilterPattern()
@@ -268,42 +268,43 @@ func lexJSONPattern(s string) []string {
 	return toks
 }
 
-type jsonParser struct {
+// tokens is a cursor over a pattern's tokens, shared by the JSON and space-delimited parsers.
+type tokens struct {
 	toks []string
 	i    int
 }
 
-func (p *jsonParser) peek() string {
+func (p *tokens) peek() string {
 	if p.i < len(p.toks) {
 		return p.toks[p.i]
 	}
 	return ""
 }
 
-func (p *jsonParser) next() string { t := p.peek(); p.i++; return t }
+func (p *tokens) next() string { t := p.peek(); p.i++; return t }
 
-func (p *jsonParser) or() (jsonExpr, error) {
-	l, err := p.and()
-	for err == nil && p.peek() == "||" {
+// chain parses operand (op operand)* left-associatively, joining with join: the && and ||
+// levels of both pattern grammars.
+func chain[E any](p *tokens, op string, operand func() (E, error), join func(l, r E) E) (E, error) {
+	l, err := operand()
+	for err == nil && p.peek() == op {
 		p.next()
-		var r jsonExpr
-		if r, err = p.and(); err == nil {
-			l = jsonOr{l, r}
+		var r E
+		if r, err = operand(); err == nil {
+			l = join(l, r)
 		}
 	}
 	return l, err
 }
 
+type jsonParser struct{ tokens }
+
+func (p *jsonParser) or() (jsonExpr, error) {
+	return chain(&p.tokens, "||", p.and, func(l, r jsonExpr) jsonExpr { return jsonOr{l, r} })
+}
+
 func (p *jsonParser) and() (jsonExpr, error) {
-	l, err := p.term()
-	for err == nil && p.peek() == "&&" {
-		p.next()
-		var r jsonExpr
-		if r, err = p.term(); err == nil {
-			l = jsonAnd{l, r}
-		}
-	}
-	return l, err
+	return chain(&p.tokens, "&&", p.term, func(l, r jsonExpr) jsonExpr { return jsonAnd{l, r} })
 }
 
 func (p *jsonParser) term() (jsonExpr, error) {
@@ -586,7 +587,7 @@ func parseSpacePattern(s string) (*spacePattern, error) {
 			p.fields = append(p.fields, spaceField{name: toks[0]})
 			continue
 		}
-		sp := &spaceParser{toks: toks}
+		sp := &spaceParser{tokens: tokens{toks: toks}}
 		e, err := sp.or()
 		if err != nil || sp.i != len(toks) {
 			return nil, errFilterPattern()
@@ -641,42 +642,16 @@ func isFieldName(s string) bool {
 }
 
 type spaceParser struct {
-	toks  []string
-	i     int
+	tokens
 	first string // the field the first comparison names: the field this part stands for
 }
 
-func (p *spaceParser) peek() string {
-	if p.i < len(p.toks) {
-		return p.toks[p.i]
-	}
-	return ""
-}
-
-func (p *spaceParser) next() string { t := p.peek(); p.i++; return t }
-
 func (p *spaceParser) or() (spaceExpr, error) {
-	l, err := p.and()
-	for err == nil && p.peek() == "||" {
-		p.next()
-		var r spaceExpr
-		if r, err = p.and(); err == nil {
-			l = spaceOr{l, r}
-		}
-	}
-	return l, err
+	return chain(&p.tokens, "||", p.and, func(l, r spaceExpr) spaceExpr { return spaceOr{l, r} })
 }
 
 func (p *spaceParser) and() (spaceExpr, error) {
-	l, err := p.cmp()
-	for err == nil && p.peek() == "&&" {
-		p.next()
-		var r spaceExpr
-		if r, err = p.cmp(); err == nil {
-			l = spaceAnd{l, r}
-		}
-	}
-	return l, err
+	return chain(&p.tokens, "&&", p.cmp, func(l, r spaceExpr) spaceExpr { return spaceAnd{l, r} })
 }
 
 func (p *spaceParser) cmp() (spaceExpr, error) {

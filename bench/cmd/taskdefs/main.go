@@ -7,12 +7,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 
@@ -74,55 +71,10 @@ func measureGantry(ctx context.Context, bin string, cfg bench.Config) (bench.Res
 }
 
 func measureMoto(ctx context.Context, motoCmd string, cfg bench.Config) (bench.Result, error) {
-	path, err := exec.LookPath(motoCmd)
-	if err != nil {
-		return bench.Result{}, fmt.Errorf("the peer %q is not installed (pip install 'moto[server]'): %w", motoCmd, err)
-	}
-	addr, err := e2e.FreeAddr()
+	url, stop, err := bench.StartMoto(ctx, motoCmd)
 	if err != nil {
 		return bench.Result{}, err
 	}
-	host, port, _ := strings.Cut(addr, ":")
-	cmd := exec.Command(path, "-H", host, "-p", port)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return bench.Result{}, fmt.Errorf("start moto_server: %w", err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}()
-	url := "http://" + addr
-	if err := waitHTTP(ctx, url+"/moto-api/", done); err != nil {
-		return bench.Result{}, fmt.Errorf("moto_server: %w", err)
-	}
+	defer stop()
 	return bench.TaskDefinitions(ctx, "moto", url, cfg)
-}
-
-// waitHTTP polls url until it answers at all, the process ends, or a minute passes.
-func waitHTTP(ctx context.Context, url string, exited <-chan struct{}) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	client := &http.Client{Timeout: 2 * time.Second}
-	for {
-		if resp, err := client.Get(url); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("exited before answering")
-		case <-ctx.Done():
-			return fmt.Errorf("not answering %s after a minute", url)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
