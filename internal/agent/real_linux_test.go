@@ -119,12 +119,20 @@ func (h *realHost) run(t *testing.T) func() {
 }
 
 func (h *realHost) assign(defs ...model.ContainerDefinition) model.Assignment {
+	return h.assignWith(nil, defs...)
+}
+
+// assignWith lets edit change the assignment before the agent can see it.
+func (h *realHost) assignWith(edit func(*model.Assignment), defs ...model.ContainerDefinition) model.Assignment {
 	for i := range defs {
 		defs[i].Image = h.imageRef
 	}
 	as := assignmentOn("host-test")
 	as.Definition.ContainerDefinitions = defs
 	as.Task.Containers = nil
+	if edit != nil {
+		edit(&as)
+	}
 	h.ctl.Assign(as)
 	return as
 }
@@ -212,9 +220,7 @@ func TestRealDependsOnAndVolume(t *testing.T) {
 	app := model.ContainerDefinition{Name: "app", DependsOn: after}
 	reader := model.ContainerDefinition{Name: "reader", Essential: ptr(false), DependsOn: after, Command: []string{"cat", "/data/ready"},
 		VolumesFrom: []model.VolumeFrom{{SourceContainer: "init", ReadOnly: ptr(true)}}}
-	as := h.assign(app, init, reader)
-	as.Definition.Volumes = []model.Volume{{Name: "shared"}}
-	h.ctl.Assign(as)
+	as := h.assignWith(func(as *model.Assignment) { as.Definition.Volumes = []model.Volume{{Name: "shared"}} }, app, init, reader)
 	h.waitStatus(t, as.Task.ID, model.TaskRunning)
 	r := h.wait(t, as.Task.ID, 20*time.Second, func(r model.TaskReport) bool {
 		return container(r, "reader").LastStatus == model.ContainerStopped
