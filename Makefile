@@ -71,3 +71,9 @@ bench-netsetup:
 .PHONY: bench-logs
 bench-logs: build
 	$(GO) run ./bench/cmd/logs -gantry bin/gantry $(BENCH_FLAGS)
+
+# bench-lb: the ALB data plane (internal/lb) against HAProxy in front of the same Go backends:
+# requests/s keep-alive and not, added p99 at a fixed rate, health-check failover time.
+.PHONY: bench-lb
+bench-lb:
+	$(GO) run ./bench/cmd/lb $(BENCH_FLAGS)

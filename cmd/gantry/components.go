@@ -13,22 +13,30 @@ import (
 
 	"github.com/gantry-dev/gantry/internal/agent"
 	"github.com/gantry-dev/gantry/internal/api"
+	"github.com/gantry-dev/gantry/internal/api/acm"
 	"github.com/gantry-dev/gantry/internal/api/ec2"
 	"github.com/gantry-dev/gantry/internal/api/ecr"
 	"github.com/gantry-dev/gantry/internal/api/ecs"
+	"github.com/gantry-dev/gantry/internal/api/elbv2"
 	"github.com/gantry-dev/gantry/internal/api/logs"
+	"github.com/gantry-dev/gantry/internal/api/secretsmanager"
+	"github.com/gantry-dev/gantry/internal/api/ssm"
+	"github.com/gantry-dev/gantry/internal/controller/service"
 	"github.com/gantry-dev/gantry/internal/ecrbackend"
 	"github.com/gantry-dev/gantry/internal/hostlink"
 	"github.com/gantry-dev/gantry/internal/image"
+	"github.com/gantry-dev/gantry/internal/lbsync"
 	"github.com/gantry-dev/gantry/internal/logsink"
 	"github.com/gantry-dev/gantry/internal/logstore"
 	"github.com/gantry-dev/gantry/internal/logstore/logsbackend"
 	"github.com/gantry-dev/gantry/internal/network"
+	"github.com/gantry-dev/gantry/internal/network/dns"
 	"github.com/gantry-dev/gantry/internal/ops"
 	"github.com/gantry-dev/gantry/internal/registry"
 	"github.com/gantry-dev/gantry/internal/runtime"
 	"github.com/gantry-dev/gantry/internal/scheduler"
 	"github.com/gantry-dev/gantry/internal/store"
+	"github.com/gantry-dev/gantry/internal/taskauth"
 )
 
 // hostFlags configure the local agent and what the scheduler may promise of its host.
@@ -68,6 +76,15 @@ type components struct {
 	agent  *agent.Agent
 	images *image.Store
 	logs   *logstore.Store
+	// iam serves IAM and STS and issues task roles' credentials.
+	iam *ops.IAM
+	// targets registers services' tasks in their target groups (nil: no load balancers yet).
+	targets service.TargetRegistry
+	// lbSync runs the load balancers' data plane; lbNames are their names for --dns-listen
+	// and lbCerts their certificates (ACM's key pairs).
+	lbSync  *lbsync.Syncer
+	lbNames *dns.Table
+	lbCerts *acmCertificates
 }
 
 // close releases what the components hold open; call it after the HTTP server has drained.
@@ -89,6 +106,36 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 	front := api.New(logger, ecs.Service(ecsOps), ecr.Service(ops.NewECR(ecrbackend.New(reg), endpoint)), ec2.Service(ec2Ops),
 		logs.Service(logsOps))
 	front.Handle("/v2/", reg)
+	seal, err := openSealer(f.dataDir)
+	if err != nil {
+		logEvents.Close()
+		return nil, err
+	}
+	iamOps, err := buildIAM(f.iam, st, seal, front, logger)
+	if err != nil {
+		logEvents.Close()
+		return nil, err
+	}
+	// Secrets Manager, Parameter Store and ACM: values and private keys sealed at rest.
+	secretsOps, acmOps := ops.NewSecrets(st, seal, logger), ops.NewACM(st, seal, logger)
+	front.Register(secretsmanager.Service(secretsOps))
+	front.Register(ssm.Service(ops.NewSSM(st, seal, logger)))
+	front.Register(acm.Service(acmOps))
+	// ELBv2: each load balancer takes an address of --lb-address-pool; HTTPS listeners'
+	// certificates are ACM's, and ACM refuses to delete one a listener uses.
+	lbPool, err := netip.ParsePrefix(f.lbAddressPool)
+	if err == nil && (!lbPool.Addr().Is4() || lbPool.Bits() > 30) {
+		err = fmt.Errorf("%s: want an IPv4 prefix of /30 or wider", f.lbAddressPool)
+	}
+	if err != nil {
+		logEvents.Close()
+		return nil, fmt.Errorf("--lb-address-pool: %w", err)
+	}
+	elbOps := ops.NewELBv2(st, ec2Ops, lbPool, logger)
+	elbOps.SetCertificateChecker(acmOps)
+	acmOps.SetUsage(elbOps.CertificateUsers)
+	front.Register(elbv2.Service(elbOps))
+	ecsOps.SetTargetGroups(targetGroupLookup(elbOps))
 
 	rt, err := newRuntime(f, logger)
 	if err != nil {
@@ -101,9 +148,17 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 		logEvents.Close()
 		return nil, err
 	}
+	lbNames, lbCerts := &dns.Table{}, &acmCertificates{acm: acmOps}
+	lbSync := lbsync.New(lbsync.Config{Store: st, Network: lbNetwork{plane}, Certificates: lbCerts,
+		HostNames: hostNames{lbNames}, Logger: logger})
+	taskAuth := taskauth.New(secretsOps, iamOps, f.iam.mode == "enforce")
 	ag := agent.New(agent.Config{
 		Control:           hostlink.New(st, logger),
 		Logs:              logsink.New(logsOps),
+		TaskEndpoint:      true,     // 169.254.170.2 in every task: metadata, credentials,
+		TaskAPI:           front,    // and this front door at http://169.254.170.2:4566
+		Secrets:           taskAuth, // secrets at start, read as the execution role
+		Credentials:       taskAuth, // the task roles' credentials
 		Runtime:           rt,
 		Plane:             plane,
 		RuntimeName:       f.host.runtime,
@@ -116,7 +171,8 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 		ReserveMemoryMiB:  orNone(f.host.reserveMemory),
 		Logger:            logger,
 	})
-	return &components{front: front, ecs: ecsOps, ec2: ec2Ops, agent: ag, images: images, logs: logEvents}, nil
+	return &components{front: front, ecs: ecsOps, ec2: ec2Ops, agent: ag, images: images, logs: logEvents, iam: iamOps,
+		lbSync: lbSync, lbNames: lbNames, lbCerts: lbCerts, targets: serviceTargets{elbOps}}, nil
 }
 
 // newPlane builds the VPC data plane under <data-dir>/net. Its names are its own: host links

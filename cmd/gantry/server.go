@@ -22,6 +22,7 @@ import (
 	"github.com/gantry-dev/gantry/internal/etcdnode"
 	"github.com/gantry-dev/gantry/internal/logx"
 	"github.com/gantry-dev/gantry/internal/model"
+	"github.com/gantry-dev/gantry/internal/ops"
 	"github.com/gantry-dev/gantry/internal/store"
 )
 
@@ -31,7 +32,10 @@ type serverFlags struct {
 	etcdEndpoints string
 	etcdPrefix    string
 	logLevel      string
+	dnsListen     string
+	lbAddressPool string
 	host          hostFlags
+	iam           iamFlags
 }
 
 // drainTimeout bounds how long a stopping server waits for in-flight requests.
@@ -55,7 +59,10 @@ func runServer(args []string) int {
 	fs.StringVar(&f.etcdEndpoints, "etcd-endpoints", "", "comma-separated endpoints of an existing etcd cluster (default: run an embedded etcd in the data dir)")
 	fs.StringVar(&f.etcdPrefix, "etcd-prefix", "/gantry", "key prefix of gantry's records in etcd")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.dnsListen, "dns-listen", "127.0.0.1:4553", "where the host's resolver of load balancer DNS names listens, udp and tcp (\"\": none); it refuses every other name")
+	fs.StringVar(&f.lbAddressPool, "lb-address-pool", ops.DefaultLBAddressPool.String(), "IPv4 prefix from which each load balancer gets the host address its listeners listen on (default: loopback, so every load balancer can use port 80)")
 	f.host.register(fs)
+	f.iam.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -138,6 +145,22 @@ func serve(ctx context.Context, f serverFlags, logger *slog.Logger) error {
 			logger.Error("agent stopped", logx.KeyError, err)
 		}
 	}()
+	// The load balancers' data plane follows the store until serve returns; their listeners
+	// close with it.
+	// The names' resolver is a convenience: a busy port (another gantry) costs only it.
+	if stopDNS, err := serveHostDNS(f.dnsListen, comps.lbNames, logger); err != nil {
+		logger.Warn("load balancer names are not served", logx.KeyError, err)
+	} else {
+		defer stopDNS()
+	}
+	lbCtx, stopLB := context.WithCancel(ctx)
+	lbDone := make(chan struct{})
+	go func() { comps.lbSync.Run(lbCtx); close(lbDone) }()
+	defer func() {
+		stopLB()
+		<-lbDone
+		comps.lbSync.Close()
+	}()
 	// The capacity log follows the hosts and logs each that becomes full, until serve returns.
 	capCtx, stopCap := context.WithCancel(ctx)
 	capDone := make(chan error, 1)
@@ -145,6 +168,14 @@ func serve(ctx context.Context, f serverFlags, logger *slog.Logger) error {
 	defer func() {
 		stopCap()
 		<-capDone
+	}()
+	// The controllers (services) run under one leader among the servers sharing the store.
+	ctlCtx, stopCtl := context.WithCancel(ctx)
+	ctlDone := make(chan struct{})
+	go func() { runControllers(ctlCtx, st, comps.ecs, comps.targets, logger); close(ctlDone) }()
+	defer func() {
+		stopCtl()
+		<-ctlDone
 	}()
 	gate.open(comps.front, comps.healthBody)
 	printBanner(ln.Addr().String(), f)

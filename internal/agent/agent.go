@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -54,6 +55,16 @@ type Config struct {
 	OrphanGrace time.Duration
 	// Logs receives the output of containers with the awslogs driver; without it, none is shipped.
 	Logs taskrunner.LogSink
+	// Secrets reads the tasks' secrets[].valueFrom at start, as their execution role; without
+	// it a task with secrets fails to start.
+	Secrets taskrunner.SecretResolver
+	// TaskEndpoint serves 169.254.170.2 inside every task (metadata v3/v4, the task role's
+	// credentials from Credentials, and TaskAPI on port 4566). It needs real network namespaces.
+	TaskEndpoint bool
+	// Credentials issues the task roles' credentials; TaskAPI is the AWS API (the server's front
+	// door) that tasks reach at http://169.254.170.2:4566 (AWS_ENDPOINT_URL).
+	Credentials TaskCredentials
+	TaskAPI     http.Handler
 	// TimeUnit is one second of task definition time; tests shorten it.
 	TimeUnit time.Duration
 	Now      func() time.Time
@@ -66,6 +77,8 @@ type Agent struct {
 	log *slog.Logger
 	// vpc is the task network over cfg.Plane; nil without one.
 	vpc *vpcNetwork
+	// endpoint serves 169.254.170.2 in the tasks; nil unless cfg.TaskEndpoint.
+	endpoint *taskEndpoint
 
 	mu sync.Mutex
 	// host is the registered host; zero until Run registered it.
@@ -114,6 +127,9 @@ func New(cfg Config) *Agent {
 		a.vpc = newVPCNetwork(cfg.Plane, cfg.Control, filepath.Join(cfg.StateDir, "enis"), cfg.FirstRulesTimeout, cfg.Logger)
 		a.cfg.Network = a.vpc
 	}
+	if cfg.TaskEndpoint {
+		a.endpoint = newTaskEndpoint(cfg.Credentials, cfg.TaskAPI, cfg.Runtime, cfg.Now, cfg.Logger)
+	}
 	return a
 }
 
@@ -156,6 +172,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	log.Info("agent started", "cpu", host.CapacityCPU, "memory", host.CapacityMemory, "tasks_found", len(found))
 	defer a.wg.Wait()
+	if a.endpoint != nil {
+		defer a.endpoint.closeAll() // after the runners returned
+	}
 	var hb sync.WaitGroup
 	hb.Add(1)
 	go func() { defer hb.Done(); a.heartbeat(ctx, host.ID) }()
@@ -221,11 +240,15 @@ func (a *Agent) assign(ctx context.Context, as model.Assignment, onHost bool) {
 	// A task past starting that has no runner here was started by a previous agent: adopt it
 	// (or, when it left no trace, stop it as lost) rather than start it again.
 	adopt := onHost || taskrunner.HasRecord(dir) || model.TaskActivating.CanMoveTo(as.Task.LastStatus)
-	r := taskrunner.New(taskrunner.Config{
+	rc := taskrunner.Config{
 		Assignment: as, Runtime: a.cfg.Runtime, Puller: a.cfg.Puller, Reporter: a.cfg.Control,
 		Rootfs: a.cfg.Rootfs, Network: a.cfg.Network, StateDir: dir, LocalRegistryHost: a.cfg.LocalRegistryHost,
-		Adopt: adopt, Logs: a.cfg.Logs, TimeUnit: a.cfg.TimeUnit, Now: a.cfg.Now, Logger: a.cfg.Logger,
-	})
+		Adopt: adopt, Logs: a.cfg.Logs, Secrets: a.cfg.Secrets, TimeUnit: a.cfg.TimeUnit, Now: a.cfg.Now, Logger: a.cfg.Logger,
+	}
+	if a.endpoint != nil { // a nil *taskEndpoint would be a non-nil interface
+		rc.Endpoint = a.endpoint
+	}
+	r := taskrunner.New(rc)
 	cpu, _ := model.ParseTaskCPU(as.Task.CPU)
 	mem, _ := model.ParseTaskMemory(as.Task.Memory)
 	a.runners[id] = &runnerEntry{r: r, cpu: int64(cpu), mem: int64(mem)}

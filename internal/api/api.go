@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/gantry-dev/gantry/internal/apierr"
 	"github.com/gantry-dev/gantry/internal/logx"
@@ -42,6 +43,10 @@ type Request struct {
 	// Form holds the parameters (query protocols).
 	Form   url.Values
 	Header http.Header
+	// Caller is the verified identity behind the request when IAM is enforced (zero otherwise).
+	Caller model.Principal
+	// payload is the raw body, for SigV4 verification.
+	payload []byte
 }
 
 // Operation serves one AWS operation. The value it returns is encoded as the answer: marshalled
@@ -77,6 +82,9 @@ type Server struct {
 	mux      *http.ServeMux
 	// Account is the account every caller acts as until IAM names another.
 	Account string
+	// auth, when set, verifies signatures and decides requests (sigv4_verify.go, auth.go).
+	auth Authenticator
+	now  func() time.Time
 }
 
 // New returns a front door serving services.
@@ -138,6 +146,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	log := s.logger.With(logx.KeyRequestID, reqID, logx.KeyService, req.Service, logx.KeyOperation, req.Operation)
 	ctx := logx.WithLogger(r.Context(), log)
+	if s.auth != nil {
+		if err := s.authenticate(ctx, r, svc, req); err != nil {
+			var fail *authFailure
+			if errors.As(err, &fail) {
+				writeAuthError(w, req, svc, enc, fail)
+			} else {
+				enc.writeError(w, req, svc, err)
+				log.Error("authentication failed", logx.KeyError, err)
+			}
+			return
+		}
+	}
 	out, err := s.call(ctx, svc, req)
 	if err == nil {
 		err = enc.writeResult(w, req, svc, out)
@@ -170,6 +190,7 @@ func (s *Server) call(ctx context.Context, svc *Service, req *Request) (out any,
 func (s *Server) route(w http.ResponseWriter, r *http.Request, req *Request, signingName string) (*Service, encoder) {
 	target := r.Header.Get("X-Amz-Target")
 	body, err := readBody(w, r, s.maxBody)
+	req.payload = body
 	if target != "" {
 		enc := jsonEncoder{contentType: jsonContentType(r)}
 		prefix, op, _ := strings.Cut(target, ".")

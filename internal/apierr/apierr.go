@@ -45,6 +45,28 @@ const (
 
 	// TokenReused is an idempotency token sent again with different parameters.
 	TokenReused Kind = "idempotency token reused"
+
+	// Secrets Manager, SSM Parameter Store and ACM.
+	InvalidRequest      Kind = "invalid request"       // the resource's state refuses the call (Secrets Manager InvalidRequestException)
+	InvalidNextToken    Kind = "invalid next token"    // a paging token this server did not make
+	VersionNotFound     Kind = "version not found"     // a parameter version or label that does not exist
+	PatternMismatch     Kind = "pattern mismatch"      // a value that does not match its AllowedPattern
+	HierarchyLimit      Kind = "hierarchy limit"       // a parameter name nested too deep
+	InvalidFilterKey    Kind = "invalid filter key"    // a listing filter with an unknown key
+	InvalidFilterValue  Kind = "invalid filter value"  // a listing filter with a bad value
+	InvalidFilterOption Kind = "invalid filter option" // a listing filter with a bad option
+	InvalidResourceID   Kind = "invalid resource id"   // tagging a resource that does not exist (SSM)
+	InvalidARN          Kind = "invalid arn"           // a malformed ARN (ACM InvalidArnException)
+	DecryptionFailure   Kind = "decryption failure"    // a sealed value that does not open
+
+	// IAM and STS.
+	MalformedPolicy Kind = "malformed policy document" // a policy document that does not parse or breaks the grammar
+	InvalidInput    Kind = "invalid input"             // a well-formed IAM parameter that is not acceptable (IAM InvalidInput)
+	ExpiredToken    Kind = "expired token"             // temporary credentials used after their expiration
+
+	// SSM Parameter Store, continued.
+	TypeMismatch        Kind = "type mismatch"         // overwriting a parameter with another type (SSM HierarchyTypeMismatchException)
+	VersionLimitReached Kind = "version limit reached" // the oldest version cannot be dropped: it has a label
 )
 
 // Error is a kind with the message the user should read, worded as AWS words it.

@@ -29,7 +29,7 @@ var rules = []rule{
 	{pkg: "api/awsjson", allow: []string{"apierr"}, stdlibOnly: true},
 	{pkg: "api/awsquery", allow: []string{"apierr"}, stdlibOnly: true},
 	{pkg: "api/*", allow: []string{"api", "api/awsjson", "api/awsquery", "ops", "model", "apierr", "logx"}}, // never store: through ops
-	{pkg: "ops/...", allow: []string{"store", "model", "scheduler", "sealer", "apierr", "logx"}},
+	{pkg: "ops/...", allow: []string{"store", "model", "scheduler", "sealer", "policy", "apierr", "logx"}},
 	{pkg: "model/...", stdlibOnly: true},
 	{pkg: "apierr", stdlibOnly: true},
 	{pkg: "store/...", allow: []string{"model", "apierr", "network/ipam"}}, // ipam is pure: the stored pools
@@ -60,8 +60,13 @@ var rules = []rule{
 	{pkg: "logstore/logsbackend", allow: []string{"logstore", "ops", "model", "apierr"}},
 	// The agent's awslogs driver in the server's process: taskrunner.LogSink over ops.Logs.
 	{pkg: "logsink", allow: []string{"ops", "model", "apierr"}},
+	// What a task is entitled to, for the agent in the server's process (issue 8): its secrets as
+	// its execution role, its task role's credentials; over ops.Secrets and ops.IAM.
+	{pkg: "taskauth", allow: []string{"ops", "model", "apierr"}},
 	// Encryption at rest (issue 8): AES-GCM under a key in the data dir; ops and store callers.
 	{pkg: "sealer", stdlibOnly: true},
+	// IAM policy documents: parsing and AWS's evaluation logic, pure (issue 8).
+	{pkg: "policy", stdlibOnly: true},
 }
 
 // match says whether pattern covers the relative package path p, and how specifically: longer

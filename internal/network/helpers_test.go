@@ -72,6 +72,9 @@ func cleanupPlane(t *testing.T, cfg Config) {
 		}
 	}
 	for _, id := range vpcs {
+		if err := p.SetLocalAddrs(ctx, VPC{ID: id}, nil); err != nil {
+			t.Errorf("cleanup local addresses: %v", err)
+		}
 		if err := p.DeleteVPC(ctx, id); err != nil {
 			t.Errorf("cleanup delete vpc: %v", err)
 		}

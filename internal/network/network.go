@@ -5,7 +5,8 @@
 // Layout on one host:
 //
 //	host ns ── gvXXXXXXXXXX ══ up0 ── router ns (one per VPC) ── eniXXXXXXXXXXXX ══ eth0 ── task ns
-//	           100.64.0.0/31         lo: subnet gateways (.1)      route 10.0.1.5/32        10.0.1.5/24 noprefixroute
+//	           100.64.0.0/31         lo: subnet gateways (.1),     route 10.0.1.5/32        10.0.1.5/24 noprefixroute
+//	                                     load balancer nodes
 //	                                 nft: table inet gantry                                 default via 10.0.1.1 onlink
 //
 // The host has a route only to each uplink's /31, never to a VPC's CIDR, so VPCs may overlap.

@@ -39,6 +39,11 @@ type Plane struct {
 	mu   sync.Mutex
 	vpcs map[string]*vpcRuntime
 	enis map[string]*eniRecord
+
+	// names are the DNS names each VPC's resolver answers besides the private zone (load
+	// balancers'), by VPC id; SetDNSNames replaces a VPC's.
+	namesMu sync.RWMutex
+	names   map[string]map[string][]netip.Addr
 }
 
 // vpcRecord is what the state dir keeps of a VPC; vpcRuntime adds the open handles.
@@ -49,6 +54,9 @@ type vpcRecord struct {
 	Groups      []SecurityGroup         `json:"groups,omitempty"`
 	Members     map[string][]netip.Addr `json:"members,omitempty"`
 	ENIGroups   map[netip.Addr][]string `json:"eni_groups,omitempty"`
+	// LocalAddrs are the router's own interface addresses (load balancer nodes) and their
+	// groups: on the router's lo, and in the rules like an interface's (SetLocalAddrs).
+	LocalAddrs map[netip.Addr][]string `json:"local_addrs,omitempty"`
 }
 
 type vpcRuntime struct {
@@ -194,6 +202,7 @@ func (p *Plane) applyRulesLocked(rt *vpcRuntime) error {
 			egress = append(egress, e.ENI.IP)
 		}
 	}
+	members, eniGroups := rt.rec.withLocalAddrs()
 	rs, err := nft.Build(nft.Spec{
 		Uplink:        routerUplink,
 		EgressSubnets: rt.rec.VPC.egressSubnets(),
@@ -201,8 +210,8 @@ func (p *Plane) applyRulesLocked(rt *vpcRuntime) error {
 		Resolver:      ResolverAddr(rt.rec.VPC.CIDR),
 		VPC:           rt.rec.VPC.CIDR,
 		Groups:        rt.rec.Groups,
-		Members:       rt.rec.Members,
-		ENIGroups:     rt.rec.ENIGroups,
+		Members:       members,
+		ENIGroups:     eniGroups,
 	})
 	if err != nil {
 		return fmt.Errorf("vpc %s rules: %w: %w", rt.rec.VPC.ID, ErrInvalid, err)

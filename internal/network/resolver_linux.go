@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 
 	"github.com/gantry-dev/gantry/internal/network/dns"
@@ -38,7 +39,9 @@ func (p *Plane) ensureResolverLocked(rt *vpcRuntime) error {
 		r.close()
 		return fmt.Errorf("resolver on %s: %w", addr, err)
 	}
+	vpcID := rt.rec.VPC.ID
 	srv := &dns.Server{VPC: rt.rec.VPC.CIDR, Upstreams: dns.Upstreams(p.resolvConf, nil),
+		Names:  func(name string) ([]netip.Addr, bool) { return p.lookupName(vpcID, name) },
 		Logger: p.log.With("vpc", rt.rec.VPC.ID)}
 	go func() {
 		if err := srv.ServeUDP(r.pc); err != nil {

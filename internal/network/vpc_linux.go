@@ -173,6 +173,12 @@ func ensureGateways(rt *vpcRuntime) error {
 	if err := rt.nl.AddrReplace(lo, &netlink.Addr{IPNet: ipNet(resolver, 32)}); err != nil {
 		return fmt.Errorf("resolver %s: %w", resolver, err)
 	}
+	for a := range rt.rec.LocalAddrs {
+		want[a] = true
+		if err := rt.nl.AddrReplace(lo, &netlink.Addr{IPNet: ipNet(a, 32)}); err != nil {
+			return fmt.Errorf("local address %s: %w", a, err)
+		}
+	}
 	for _, s := range rt.rec.VPC.Subnets {
 		want[s.Gateway] = true
 		if err := rt.nl.AddrReplace(lo, &netlink.Addr{IPNet: ipNet(s.Gateway, 32)}); err != nil {
@@ -196,7 +202,7 @@ func ensureGateways(rt *vpcRuntime) error {
 }
 
 // DeleteVPC removes the VPC's router, uplink and state. It fails with ErrVPCInUse while
-// interfaces are attached; deleting a missing VPC is not an error.
+// interfaces are attached or local addresses set; deleting a missing VPC is not an error.
 func (p *Plane) DeleteVPC(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -212,6 +218,9 @@ func (p *Plane) DeleteVPC(ctx context.Context, id string) error {
 		}
 	}
 	hostLink := p.hostLinkName(id)
+	if rt, ok := p.vpcs[id]; ok && len(rt.rec.LocalAddrs) > 0 {
+		return fmt.Errorf("vpc %s: %d local addresses (load balancer nodes): %w", id, len(rt.rec.LocalAddrs), ErrVPCInUse)
+	}
 	if rt, ok := p.vpcs[id]; ok {
 		hostLink = rt.rec.HostLink
 		rt.stopResolver()

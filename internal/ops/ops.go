@@ -21,12 +21,14 @@ type ECS struct {
 	countCluster func(ctx context.Context, sc model.Scope, name string) (model.ClusterCounts, error)
 	// placement configures where RunTask places tasks (tasks.go).
 	placement placementConfig
+	// targetGroups looks up the target groups of services' loadBalancers (services.go).
+	targetGroups TargetGroupLookup
 }
 
 // NewECS returns the ECS operations over s.
 func NewECS(s *store.Store, logger *slog.Logger) *ECS {
 	e := &ECS{store: s, now: time.Now, logger: logger.With("component", "ops.ecs")}
-	e.countCluster = e.countTasks
+	e.countCluster = e.countTasksAndServices
 	return e
 }
 

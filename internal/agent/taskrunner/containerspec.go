@@ -2,6 +2,7 @@ package taskrunner
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,6 +23,12 @@ type specInput struct {
 	Image    image.Config
 	Rootfs   string
 	Mounts   []runtime.Mount
+	// CredentialsID, when set, gives the containers AWS_CONTAINER_CREDENTIALS_RELATIVE_URI.
+	CredentialsID string
+	// APIEndpoint, when set, is the AWS_ENDPOINT_URL the containers get unless they set their own.
+	APIEndpoint string
+	// Secrets are the container's resolved secrets, by variable name.
+	Secrets map[string]string
 }
 
 // containerSpec turns a container definition, its overrides and its image config into a runtime
@@ -36,7 +43,7 @@ func containerSpec(in specInput) runtime.ContainerSpec {
 		Rootfs:         in.Rootfs,
 		ReadonlyRootfs: d.ReadonlyRootFilesystem != nil && *d.ReadonlyRootFilesystem,
 		Args:           commandLine(d, ov, in.Image),
-		Env:            environment(in.Task, d, ov, in.Image),
+		Env:            environment(in),
 		Cwd:            firstNonEmpty(d.WorkingDirectory, in.Image.WorkingDir),
 		User:           firstNonEmpty(d.User, in.Image.User),
 		Hostname:       hostname(in.Task),
@@ -96,8 +103,13 @@ func commandLine(d model.ContainerDefinition, ov *model.ContainerOverride, img i
 }
 
 // environment layers the image's variables, then the ones ECS injects, then the definition's,
-// then the override's; a later layer replaces an earlier value of the same name in place.
-func environment(t model.Task, d model.ContainerDefinition, ov *model.ContainerOverride, img image.Config) []string {
+// then the override's, then the secrets; a later layer replaces an earlier value of the same
+// name in place.
+func environment(in specInput) []string {
+	t, d, ov, img := in.Task, in.Def, in.Override, in.Image
+	if ov == nil {
+		ov = &model.ContainerOverride{}
+	}
 	var env envList
 	for _, kv := range img.Env {
 		k, v, _ := strings.Cut(kv, "=")
@@ -111,12 +123,21 @@ func environment(t model.Task, d model.ContainerDefinition, ov *model.ContainerO
 		env.set("AWS_REGION", t.Scope.Region)
 		env.set("AWS_DEFAULT_REGION", t.Scope.Region)
 	}
+	if in.CredentialsID != "" {
+		env.set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/"+in.CredentialsID)
+	}
+	if in.APIEndpoint != "" {
+		env.set("AWS_ENDPOINT_URL", in.APIEndpoint)
+	}
 	for _, layer := range [][]model.KeyValuePair{d.Environment, ov.Environment} {
 		for _, kv := range layer {
 			if kv.Name != "" {
 				env.set(kv.Name, deref(kv.Value))
 			}
 		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(in.Secrets)) {
+		env.set(k, in.Secrets[k])
 	}
 	return env.list()
 }

@@ -2,6 +2,7 @@ package taskrunner
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,12 +45,39 @@ func TestEnvironment(t *testing.T) {
 		{Name: "A", Value: ptr("def")}, {Name: "B", Value: ptr("def")}, {Name: "AWS_REGION", Value: ptr("mine")}}}
 	ov := &model.ContainerOverride{Environment: []model.KeyValuePair{{Name: "B", Value: ptr("override")}, {Name: "E", Value: ptr("")}}}
 	img := image.Config{Env: []string{"PATH=/bin", "A=image", "C=image"}}
-	got := environment(task, def, ov, img)
+	got := environment(specInput{Task: task, Def: def, Override: ov, Image: img})
 	want := []string{"PATH=/bin", "A=def", "C=image",
 		"ECS_CONTAINER_METADATA_URI_V4=http://169.254.170.2/v4/uuid-1", "ECS_CONTAINER_METADATA_URI=http://169.254.170.2/v3/uuid-1",
 		"AWS_EXECUTION_ENV=AWS_ECS_FARGATE", "AWS_REGION=mine", "AWS_DEFAULT_REGION=eu-west-1", "B=override", "E="}
 	if !slices.Equal(got, want) {
 		t.Errorf("env =\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestEnvironmentTaskRoleEndpointSecrets: a task role gives the credentials URI, the endpoint
+// gives AWS_ENDPOINT_URL unless the definition sets its own, and secrets come last.
+func TestEnvironmentTaskRoleEndpointSecrets(t *testing.T) {
+	task := model.Task{Scope: model.Scope{Account: "000000000000", Region: "us-east-1"}, ID: "abc"}
+	def := model.ContainerDefinition{Name: "app", Environment: []model.KeyValuePair{{Name: "DB", Value: ptr("plain")}}}
+	in := specInput{Task: task, Def: def, CredentialsID: "c0ffee", APIEndpoint: "http://169.254.170.2:4566",
+		Secrets: map[string]string{"DB": "s3cret", "TOKEN": "t0k"}}
+	got := environment(in)
+	for _, w := range []string{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/c0ffee",
+		"AWS_ENDPOINT_URL=http://169.254.170.2:4566", "DB=s3cret", "TOKEN=t0k"} {
+		if !slices.Contains(got, w) {
+			t.Errorf("env %q lacks %q", got, w)
+		}
+	}
+	if slices.Contains(got, "DB=plain") {
+		t.Errorf("env %q: the secret must replace the plain variable", got)
+	}
+	in.Def.Environment = append(in.Def.Environment, model.KeyValuePair{Name: "AWS_ENDPOINT_URL", Value: ptr("http://mine")})
+	in.CredentialsID = ""
+	got = environment(in)
+	if !slices.Contains(got, "AWS_ENDPOINT_URL=http://mine") || slices.ContainsFunc(got, func(s string) bool {
+		return strings.HasPrefix(s, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=")
+	}) {
+		t.Errorf("env %q: the definition's endpoint wins, and no task role means no credentials URI", got)
 	}
 }
 

@@ -166,7 +166,7 @@ func (r *Runner) setupLogs(sc *scope) {
 		return
 	}
 	for _, c := range r.containers {
-		cfg, ok, err := awslogsFor(r.cfg.Assignment.Task, c.def)
+		cfg, ok, err := awslogsFor(r.cfg.Assignment.Task, c.logDef())
 		if err == nil && ok {
 			err = r.ensureLogStream(sc.stop, cfg)
 		}
@@ -206,7 +206,7 @@ func (r *Runner) shipLogs(ctx context.Context, name string) {
 	if ls.started[name] || ls.draining {
 		return
 	}
-	cfg, ok, err := awslogsFor(r.cfg.Assignment.Task, c.def)
+	cfg, ok, err := awslogsFor(r.cfg.Assignment.Task, c.logDef())
 	if !ok {
 		return
 	}

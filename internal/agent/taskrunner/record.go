@@ -20,13 +20,15 @@ const recordFile = "runner.json"
 // record is the runner's storage record; it is a separate type so the runner's own fields stay
 // free to change.
 type record struct {
-	TaskID        string            `json:"taskId"`
-	Known         string            `json:"known"`
-	StopCode      string            `json:"stopCode,omitempty"`
-	StoppedReason string            `json:"stoppedReason,omitempty"`
-	Health        string            `json:"health,omitempty"`
-	Created       bool              `json:"created"`
-	NetNSPath     string            `json:"netnsPath,omitempty"`
+	TaskID        string `json:"taskId"`
+	Known         string `json:"known"`
+	StopCode      string `json:"stopCode,omitempty"`
+	StoppedReason string `json:"stoppedReason,omitempty"`
+	Health        string `json:"health,omitempty"`
+	Created       bool   `json:"created"`
+	NetNSPath     string `json:"netnsPath,omitempty"`
+	// CredentialsID is in the containers' credentials URI, so an adopted task keeps it.
+	CredentialsID string            `json:"credentialsId,omitempty"`
 	Times         recordTimes       `json:"times"`
 	Containers    []containerRecord `json:"containers"`
 }
@@ -54,7 +56,7 @@ type containerRecord struct {
 
 func (r *Runner) recordFromRunner() record {
 	rec := record{TaskID: r.id, Known: string(r.known), StopCode: r.stop.Code, StoppedReason: r.stop.Reason,
-		Health: r.health, Created: r.created, NetNSPath: r.netnsPath,
+		Health: r.health, Created: r.created, NetNSPath: r.netnsPath, CredentialsID: r.credentialsID,
 		Times: recordTimes{PullStartedAt: r.times.PullStartedAt, PullStoppedAt: r.times.PullStoppedAt,
 			StartedAt: r.times.StartedAt, ConnectivityAt: r.times.ConnectivityAt, StoppingAt: r.times.StoppingAt,
 			ExecutionStoppedAt: r.times.ExecutionStoppedAt}}
@@ -148,6 +150,13 @@ func (r *Runner) adopt(sc *scope) error {
 	}
 	if r.known == model.TaskProvisioning || r.known == model.TaskPending {
 		r.fail(model.StopTaskFailedToStart, "the agent restarted while the task was starting")
+	} else if r.created && r.known != model.TaskDeprovisioning {
+		// The listeners died with the last agent: answer 169.254.170.2 again. The log driver's
+		// secretOptions are read again too; a failure costs the driver its secret options only.
+		if err := r.serveEndpoint(sc.ctx); err != nil {
+			r.log.Warn("serve the task metadata endpoint again", logx.KeyError, err)
+		}
+		r.readLogSecretsAgain(sc.ctx)
 	}
 	r.shipAllLogs(sc.ctx)
 	r.log.Info("adopted task", "status", r.known)
@@ -164,7 +173,7 @@ func (r *Runner) restore(rec record) {
 		r.known = model.TaskDeprovisioning
 	}
 	r.stop = stopCause{Code: rec.StopCode, Reason: rec.StoppedReason}
-	r.health, r.created, r.netnsPath = rec.Health, rec.Created, rec.NetNSPath
+	r.health, r.created, r.netnsPath, r.credentialsID = rec.Health, rec.Created, rec.NetNSPath, rec.CredentialsID
 	if r.health == "" {
 		r.health = model.HealthUnknown
 	}

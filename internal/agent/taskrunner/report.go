@@ -41,6 +41,7 @@ func (r *Runner) snapshot() model.TaskReport {
 // report sends the current state, retrying briefly; failures are logged, not returned.
 func (r *Runner) report(ctx context.Context) {
 	rep := r.snapshot()
+	r.publish(rep)
 	var err error
 	for i := range reportAttempts {
 		if err = r.cfg.Reporter.ReportTask(ctx, rep); err == nil || ctx.Err() != nil {

@@ -39,6 +39,11 @@ type Config struct {
 	Adopt bool
 	// Logs receives the output of containers with the awslogs driver; without it, none is shipped.
 	Logs LogSink
+	// Secrets reads secrets[].valueFrom at start; without it a task with secrets fails to start.
+	Secrets SecretResolver
+	// Endpoint serves 169.254.170.2 inside the task; without it nothing answers there and no
+	// credentials URI or AWS_ENDPOINT_URL is given to the containers.
+	Endpoint Endpoint
 	// TimeUnit is what one second of the task definition (stopTimeout, startTimeout, health
 	// check timings) lasts; time.Second unless a test shortens it.
 	TimeUnit time.Duration
@@ -72,6 +77,11 @@ type Runner struct {
 	leaked     bool // deprovisioning failed to release something
 	healthWG   sync.WaitGroup
 	logs       logShipping
+	// credentialsID is the id of the task role's credentials URI; "" without a task role.
+	credentialsID string
+
+	// published is the state Endpoint readers see; guarded by mu.
+	published TaskState
 }
 
 // scope holds the contexts of one Run: ctx ends when the agent stops; stop also ends when the
@@ -104,6 +114,8 @@ type container struct {
 	hasCheck   bool
 	policy     healthPolicy
 	health     string
+	// logSecrets are the resolved logConfiguration.secretOptions; memory only, never saved.
+	logSecrets map[string]string
 }
 
 type eventKind int

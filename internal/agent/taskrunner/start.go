@@ -22,18 +22,30 @@ func (r *Runner) pending(sc *scope) (model.TaskStatus, error) {
 		return model.TaskStopping, nil
 	}
 	t0 := time.Now()
+	// Secrets come first, as on Fargate: "unable to pull secrets or registry auth".
+	secrets, err := r.resolveSecrets(sc.stop)
+	if err != nil {
+		if sc.stop.Err() == nil {
+			r.fail(model.StopTaskFailedToStart, err.Error())
+		}
+		return model.TaskStopping, nil
+	}
 	imgs, err := r.pull(sc)
 	if err != nil {
 		return model.TaskStopping, nil // pull recorded the failure
 	}
 	t1 := time.Now()
-	if err := r.prepare(imgs); err != nil {
+	if err := r.prepare(imgs, secrets); err != nil {
 		r.fail(model.StopTaskFailedToStart, "ResourceInitializationError: "+err.Error())
 		return model.TaskStopping, nil
 	}
 	t2 := time.Now()
 	if err := r.createTask(sc.ctx); err != nil {
 		r.fail(model.StopTaskFailedToStart, "ResourceInitializationError: "+err.Error())
+		return model.TaskStopping, nil
+	}
+	if err := r.serveEndpoint(sc.ctx); err != nil {
+		r.fail(model.StopTaskFailedToStart, "ResourceInitializationError: task metadata endpoint: "+err.Error())
 		return model.TaskStopping, nil
 	}
 	t3 := time.Now()
@@ -82,9 +94,17 @@ func imageDigest(img image.Image) string {
 	return img.Digest
 }
 
-// prepare makes the task volumes and every container's root filesystem and spec.
-func (r *Runner) prepare(imgs map[string]image.Image) error {
+// prepare makes the task volumes and every container's root filesystem and spec; secrets are
+// the resolved values by container, which go into the specs (memory only) and nowhere else.
+func (r *Runner) prepare(imgs map[string]image.Image, secrets map[string]containerSecrets) error {
 	a := r.cfg.Assignment
+	var apiEndpoint string
+	if r.cfg.Endpoint != nil {
+		apiEndpoint = fmt.Sprintf("http://%s:%d", EndpointIP, APIPort)
+		if taskRole(a) != "" && r.credentialsID == "" {
+			r.credentialsID = newCredentialsID()
+		}
+	}
 	vols, err := volumeDirs(a.Definition.Volumes, filepath.Join(r.cfg.StateDir, "volumes"))
 	if err != nil {
 		return err
@@ -117,7 +137,9 @@ func (r *Runner) prepare(imgs map[string]image.Image) error {
 			return fmt.Errorf("container %q: %w", c.def.Name, err)
 		}
 		c.spec = containerSpec(specInput{Task: a.Task, Def: c.def, Override: overrideFor(a.Task, c.def.Name),
-			Image: img.Config, Rootfs: rootfs, Mounts: mounts})
+			Image: img.Config, Rootfs: rootfs, Mounts: mounts, CredentialsID: r.credentialsID,
+			APIEndpoint: apiEndpoint, Secrets: secrets[c.def.Name].env})
+		c.logSecrets = secrets[c.def.Name].logOpts
 		c.spec.ResolvConfFile = resolvConf
 	}
 	return r.save()

@@ -43,6 +43,11 @@ func Service(o *ops.ECS) *api.Service {
 			"StopTask":                    api.JSONOp(h.stopTask),
 			"DescribeTasks":               api.JSONOp(h.describeTasks),
 			"ListTasks":                   api.JSONOp(h.listTasks),
+			"CreateService":               api.JSONOp(h.createService),
+			"UpdateService":               api.JSONOp(h.updateService),
+			"DescribeServices":            api.JSONOp(h.describeServices),
+			"ListServices":                api.JSONOp(h.listServices),
+			"DeleteService":               api.JSONOp(h.deleteService),
 		},
 	}
 }

@@ -29,6 +29,7 @@ const (
 	RcodeServFail = 2
 	RcodeNXDomain = 3
 	RcodeNotImp   = 4
+	RcodeRefused  = 5
 )
 
 // Header flag bits.

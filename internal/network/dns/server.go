@@ -35,8 +35,14 @@ type Server struct {
 	Timeout time.Duration
 	// Dial opens the connections to the upstreams; a plain net.Dialer when nil. The Plane's
 	// server listens inside the VPC's router and forwards from the host's namespace.
-	Dial   func(ctx context.Context, network, address string) (net.Conn, error)
-	Logger *slog.Logger
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+	// Names, when set, is asked first: a name it knows (a load balancer's DNS name) is
+	// answered with its addresses, authoritatively, whatever the zone.
+	Names func(name string) ([]netip.Addr, bool)
+	// NamesOnly answers only what Names knows and REFUSES every other query: the host's
+	// resolver of load balancer names, which must not become an open forwarder.
+	NamesOnly bool
+	Logger    *slog.Logger
 
 	once sync.Once
 	sem  chan struct{}
@@ -60,6 +66,20 @@ func (s *Server) Answer(ctx context.Context, network string, req []byte) []byte 
 		}
 		return ErrorResponse(req, RcodeFormErr)
 	}
+	if s.Names != nil {
+		if addrs, ok := s.Names(q.Name); ok {
+			switch {
+			case q.Class != ClassIN:
+				return Response(q, RcodeNXDomain, true, 0)
+			case q.Type == TypeA || q.Type == TypeANY:
+				return Response(q, RcodeSuccess, true, localTTL, only4(addrs)...)
+			}
+			return Response(q, RcodeSuccess, true, 0)
+		}
+	}
+	if s.NamesOnly {
+		return Response(q, RcodeRefused, false, 0)
+	}
 	z := Lookup(q.Name, s.VPC)
 	if !z.Local {
 		return s.forward(ctx, network, q, req)
@@ -75,6 +95,16 @@ func (s *Server) Answer(ctx context.Context, network string, req []byte) []byte 
 		return Response(q, RcodeSuccess, true, localTTL, z.Addr)
 	}
 	return Response(q, RcodeSuccess, true, 0) // the name exists, with no record of that type
+}
+
+func only4(addrs []netip.Addr) []netip.Addr {
+	out := make([]netip.Addr, 0, len(addrs))
+	for _, a := range addrs {
+		if a.Unmap().Is4() {
+			out = append(out, a.Unmap())
+		}
+	}
+	return out
 }
 
 // forward asks the upstreams in turn, all within the timeout, and relays the first answer

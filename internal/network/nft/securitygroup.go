@@ -74,7 +74,10 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9-]{1,100}$`)
 //	         sg_in_<g>: <peer> <proto> accept
 //	         then, for destinations outside the VPC: oifname <uplink> ip saddr <egress subnet> accept;
 //	         oifname <uplink> ip saddr @eni_egress accept; drop
-//	input:   (the router's own services) ip saddr <vpc> ip daddr <resolver> udp|tcp dport 53 accept
+//	input:   (the router's own services) ip saddr <vpc> ip daddr <resolver> udp|tcp dport 53 accept;
+//	         iifname <uplink> drop; ip saddr vmap @eni_out (a task to a local interface address)
+//	output:  ip saddr vmap @eni_out (a local interface address: a load balancer node);
+//	         ip daddr vmap @eni_in
 //
 // Established and related packets are accepted first, so replies always pass and rule changes
 // cut only new connections. The router's own traffic to a task (RunInVPC) meets the task's
@@ -191,16 +194,25 @@ func baseChains(spec Spec) []Chain {
 				Verdict: accept{}})
 		}
 	}
+	// Anything else for the router itself comes from a task to a local interface address (a load
+	// balancer node's): the task's egress rules, then the node's ingress rules, as if forwarded.
+	// Addresses that are no interface's (the gateways) meet no ingress map entry and are dropped.
+	input = append(input, Rule{Matches: []Match{fromUplink}, Verdict: drop{}}, Rule{Verdict: vmap{m: mapEgress}})
 	return []Chain{
 		{Name: "forward", Hook: &Hook{Type: "filter", Hook: "forward", Policy: "drop"}, Rules: []Rule{
 			established, invalid,
 			{Matches: []Match{fromUplink}, Verdict: drop{}},
 			{Verdict: vmap{m: mapEgress}},
 		}},
-		// The router's own services: the VPC's resolver (the task metadata endpoint will join).
+		// The router's own services: the VPC's resolver (the task metadata endpoint will join),
+		// and local interface addresses (load balancer nodes).
 		{Name: "input", Hook: &Hook{Type: "filter", Hook: "input", Policy: "drop"}, Rules: input},
+		// The router's own connections: from a local interface address (a load balancer node
+		// dialing a target) they meet that interface's egress rules and then the destination's
+		// ingress rules; from other addresses (the gateways), the destination's ingress rules.
 		{Name: "output", Hook: &Hook{Type: "filter", Hook: "output", Policy: "accept"}, Rules: []Rule{
 			established,
+			{Verdict: vmap{m: mapEgress}},
 			{Verdict: vmap{dst: true, m: mapIngress}},
 		}},
 		nat,

@@ -1,5 +1,5 @@
 // Command app is the program inside gantry's test images; its first argument picks a behaviour
-// (serve, env, exit, sleep, alloc, ignore-term, caps, print, cat, write, ls, whoami, pwd).
+// (serve, env, exit, sleep, alloc, ignore-term, caps, print, cat, write, ls, whoami, pwd, get).
 package main
 
 import (
@@ -17,7 +17,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: app serve ADDR | env | exit N | sleep S | alloc MB | ignore-term | caps | print N | cat F | write F TEXT | ls D | whoami | pwd")
+		fail("usage: app serve ADDR | env | exit N | sleep S | alloc MB | ignore-term | caps | print N | cat F | write F TEXT | ls D | whoami | pwd | get URL [SECONDS]")
 	}
 	cmd, args := os.Args[1], os.Args[2:]
 	switch cmd {
@@ -65,6 +65,8 @@ func main() {
 		}
 	case "whoami":
 		fmt.Printf("uid=%d gid=%d\n", os.Getuid(), os.Getgid())
+	case "get":
+		get(arg(args, 0, ""), atoi(arg(args, 1, "60")))
 	case "pwd":
 		wd, err := os.Getwd()
 		check(err)
@@ -108,9 +110,10 @@ func serve(addr string) {
 			env[k] = v
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"hostname": host, "env": env, "path": r.URL.Path})
+		json.NewEncoder(w).Encode(map[string]any{"hostname": host, "env": env, "path": r.URL.Path, "ip": localIP(r)})
 	})
-	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/health", health)
+	lbRoutes(mux)
 	mux.HandleFunc("/status/{code}", func(w http.ResponseWriter, r *http.Request) {
 		code, err := strconv.Atoi(r.PathValue("code"))
 		if err != nil || code < 100 || code > 999 {

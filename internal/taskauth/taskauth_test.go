@@ -1,0 +1,92 @@
+package taskauth_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gantry-dev/gantry/internal/apierr"
+	"github.com/gantry-dev/gantry/internal/model"
+	"github.com/gantry-dev/gantry/internal/taskauth"
+)
+
+type fakeSource map[string]string
+
+func (f fakeSource) ResolveValueFrom(_ context.Context, _ model.Scope, valueFrom string) (string, error) {
+	v, ok := f[valueFrom]
+	if !ok {
+		return "", apierr.New(apierr.NotFound, "Secrets Manager can't find the specified secret.")
+	}
+	return v, nil
+}
+
+// fakeIAM allows exactly the (principal, action, resource) triples it lists.
+type fakeIAM struct {
+	allow map[[3]string]bool
+	asked [][3]string
+}
+
+func (f *fakeIAM) Allowed(_ context.Context, p, action, resource string, _ map[string][]string) (bool, error) {
+	k := [3]string{p, action, resource}
+	f.asked = append(f.asked, k)
+	return f.allow[k], nil
+}
+
+func (f *fakeIAM) IssueRoleCredentials(_ context.Context, _ model.Scope, role, session string, d time.Duration) (model.Credentials, error) {
+	return model.Credentials{AccessKeyID: "ASIA" + session, Expiration: time.Unix(0, 0).Add(d)}, nil
+}
+
+const (
+	exec     = "arn:aws:iam::000000000000:role/exec"
+	secret   = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-AbCdEf"
+	paramARN = "arn:aws:ssm:us-east-1:000000000000:parameter/prod/key"
+)
+
+var scope = model.Scope{Account: "000000000000", Region: "us-east-1"}
+
+func TestResolveSecretEnforced(t *testing.T) {
+	src := fakeSource{secret + ":password::": "v1", "/prod/key": "v2", "prod/key": "v3"}
+	iam := &fakeIAM{allow: map[[3]string]bool{
+		{exec, "secretsmanager:GetSecretValue", secret}: true,
+		{exec, "ssm:GetParameters", paramARN}:           true,
+	}}
+	a := taskauth.New(src, iam, true)
+	for vf, want := range map[string]string{secret + ":password::": "v1", "/prod/key": "v2", "prod/key": "v3"} {
+		got, err := a.ResolveSecret(t.Context(), scope, exec, vf)
+		if err != nil || got != want {
+			t.Errorf("%s: %q, %v; want %q", vf, got, err, want)
+		}
+	}
+	// Denied: another role, or no role at all.
+	_, err := a.ResolveSecret(t.Context(), scope, "arn:aws:iam::000000000000:role/other", secret+":password::")
+	if err == nil || !strings.HasPrefix(err.Error(), "AccessDeniedException: ") || !strings.Contains(err.Error(), secret) {
+		t.Errorf("denied read: %v", err)
+	}
+	if _, err := a.ResolveSecret(t.Context(), scope, "", "/prod/key"); err == nil || !strings.Contains(err.Error(), "executionRoleArn") {
+		t.Errorf("no execution role: %v", err)
+	}
+	// Allowed but missing: the service's code.
+	iam.allow[[3]string{exec, "secretsmanager:GetSecretValue", secret + "x"}] = true
+	if _, err := a.ResolveSecret(t.Context(), scope, exec, secret+"x"); err == nil || !strings.HasPrefix(err.Error(), "ResourceNotFoundException: ") {
+		t.Errorf("missing secret: %v", err)
+	}
+}
+
+func TestResolveSecretNotEnforced(t *testing.T) {
+	iam := &fakeIAM{}
+	a := taskauth.New(fakeSource{"/p": "v"}, iam, false)
+	if v, err := a.ResolveSecret(t.Context(), scope, "", "/p"); err != nil || v != "v" {
+		t.Errorf("%q %v", v, err)
+	}
+	if _, err := a.ResolveSecret(t.Context(), scope, "", "/missing"); err == nil || !strings.HasPrefix(err.Error(), "ParameterNotFound: ") {
+		t.Errorf("missing parameter: %v", err)
+	}
+	if len(iam.asked) != 0 {
+		t.Errorf("IAM asked without enforcement: %v", iam.asked)
+	}
+	c, err := a.IssueRoleCredentials(t.Context(), scope, "arn:aws:iam::000000000000:role/app", "task1", time.Hour)
+	if err != nil || c.AccessKeyID != "ASIAtask1" {
+		t.Errorf("credentials %+v %v", c, err)
+	}
+}
