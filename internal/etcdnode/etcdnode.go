@@ -3,11 +3,14 @@ package etcdnode
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -39,31 +42,19 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("etcd data dir: %w", err)
 	}
-	clientURL, err := listenURL(cfg.ClientAddr)
-	if err != nil {
-		return nil, err
-	}
-	peerURL, err := listenURL(cfg.PeerAddr)
-	if err != nil {
-		return nil, err
-	}
-	ec := embed.NewConfig()
-	ec.Name = "gantry"
-	ec.Dir = filepath.Join(cfg.Dir, "member-data")
-	ec.ListenClientUrls = []url.URL{*clientURL}
-	ec.AdvertiseClientUrls = []url.URL{*clientURL}
-	ec.ListenPeerUrls = []url.URL{*peerURL}
-	ec.AdvertisePeerUrls = []url.URL{*peerURL}
-	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
-	ec.LogLevel = "error"
-	ec.LogOutputs = []string{filepath.Join(cfg.Dir, "etcd.log")}
-	ec.AutoCompactionMode = "revision"
-	ec.AutoCompactionRetention = "10000"
-	ec.QuotaBackendBytes = 8 << 30
-	ec.UnsafeNoFsync = cfg.NoFsync
-	e, err := embed.StartEtcd(ec)
-	if err != nil {
-		return nil, fmt.Errorf("start embedded etcd: %w", err)
+	// A port picked free can be taken by another process before etcd binds it: pick again.
+	picked := cfg.ClientAddr == "" || cfg.PeerAddr == ""
+	var e *embed.Etcd
+	var clientURL *url.URL
+	for attempt := 1; ; attempt++ {
+		var err error
+		e, clientURL, err = startEtcd(cfg)
+		if err == nil {
+			break
+		}
+		if !picked || attempt == 5 || !addrInUse(err) {
+			return nil, fmt.Errorf("start embedded etcd: %w", err)
+		}
 	}
 	select {
 	case <-e.Server.ReadyNotify():
@@ -95,6 +86,38 @@ func (n *Node) Close() error {
 		n.etcd.Close()
 	}
 	return nil
+}
+
+func startEtcd(cfg Config) (*embed.Etcd, *url.URL, error) {
+	clientURL, err := listenURL(cfg.ClientAddr)
+	if err != nil {
+		return nil, nil, err
+	}
+	peerURL, err := listenURL(cfg.PeerAddr)
+	if err != nil {
+		return nil, nil, err
+	}
+	ec := embed.NewConfig()
+	ec.Name = "gantry"
+	ec.Dir = filepath.Join(cfg.Dir, "member-data")
+	ec.ListenClientUrls = []url.URL{*clientURL}
+	ec.AdvertiseClientUrls = []url.URL{*clientURL}
+	ec.ListenPeerUrls = []url.URL{*peerURL}
+	ec.AdvertisePeerUrls = []url.URL{*peerURL}
+	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
+	ec.LogLevel = "error"
+	ec.LogOutputs = []string{filepath.Join(cfg.Dir, "etcd.log")}
+	ec.AutoCompactionMode = "revision"
+	ec.AutoCompactionRetention = "10000"
+	ec.QuotaBackendBytes = 8 << 30
+	ec.UnsafeNoFsync = cfg.NoFsync
+	e, err := embed.StartEtcd(ec)
+	return e, clientURL, err
+}
+
+// addrInUse says whether err is a bind failure on a taken port; etcd does not always wrap it.
+func addrInUse(err error) bool {
+	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
 }
 
 func listenURL(addr string) (*url.URL, error) {

@@ -1,6 +1,7 @@
 package etcdnode
 
 import (
+	"net"
 	"testing"
 )
 
@@ -26,5 +27,19 @@ func TestStartPutRestartGet(t *testing.T) {
 	}
 	if len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "v" {
 		t.Fatalf("after restart got %v, want /k=v", resp.Kvs)
+	}
+}
+
+// TestTakenPortIsRecognised: a bind failure on a taken port is what Start retries with other
+// ports when it picked them (a port picked free can be taken before etcd binds it).
+func TestTakenPortIsRecognised(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, err = Start(t.Context(), Config{Dir: t.TempDir(), ClientAddr: l.Addr().String(), NoFsync: true})
+	if err == nil || !addrInUse(err) {
+		t.Fatalf("Start on a taken port: %v", err)
 	}
 }
