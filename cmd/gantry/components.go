@@ -157,7 +157,7 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 		Logs:              logsink.New(logsOps),
 		TaskEndpoint:      true,     // 169.254.170.2 in every task: metadata, credentials,
 		TaskAPI:           front,    // and this front door at http://169.254.170.2:4566
-		Secrets:           taskAuth, // secrets at start, read as the execution role
+		Secrets:           taskAuth, // secrets, ECR pulls and awslogs at start, as the execution role
 		Credentials:       taskAuth, // the task roles' credentials
 		Runtime:           rt,
 		Plane:             plane,

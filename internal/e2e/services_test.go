@@ -456,8 +456,9 @@ func TestServiceLoadBalancer(t *testing.T) {
 		!strings.Contains(err.Error(), "does not have an associated load balancer") {
 		t.Fatalf("CreateService with an unattached target group: %v", err)
 	}
-	if _, err := lbc.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: aws.String(lbARN), Protocol: elbtypes.ProtocolEnumHttp,
-		Port: aws.Int32(80), DefaultActions: forwardTo(weighted(tg, 1))}); err != nil {
+	listener, err := lbc.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: aws.String(lbARN), Protocol: elbtypes.ProtocolEnumHttp,
+		Port: aws.Int32(80), DefaultActions: forwardTo(weighted(tg, 1))})
+	if err != nil {
 		t.Fatal(err)
 	}
 	e.cli.json(nil, "elbv2", "wait", "load-balancer-available", "--load-balancer-arns", lbARN)
@@ -557,6 +558,91 @@ func TestServiceLoadBalancer(t *testing.T) {
 	}
 	if !hasEvent(svc, "(service lbweb) (deployment "+aws.ToString(out.Service.Deployments[0].Id)+") deployment failed: tasks failed to start.") {
 		t.Errorf("no circuit breaker event:\n%s", serviceSummary(svc))
+	}
+	switchTargetGroup(t, client, lbc, aws.ToString(listener.Listeners[0].ListenerArn), vpc, tg)
+}
+
+// countEvents sums the counts of a service's events not in seen that match format (one %d).
+func countEvents(s types.Service, format string, seen map[string]bool) int {
+	total := 0
+	for _, ev := range s.Events {
+		var n int
+		if seen[aws.ToString(ev.Id)] {
+			continue
+		}
+		if _, err := fmt.Sscanf(aws.ToString(ev.Message), format, &n); err == nil {
+			total += n
+		}
+	}
+	return total
+}
+
+// switchTargetGroup moves service lbweb from target group old to a second group on the same
+// listener (a rule): the new deployment's tasks end healthy in the new group and the old
+// deployment's tasks are deregistered from the old group, which ends empty.
+func switchTargetGroup(t *testing.T, client *ecs.Client, lbc *elb.Client, listenerARN, vpc, old string) {
+	ctx := t.Context()
+	tgOut, err := lbc.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{Name: aws.String("svc-tg2"), Protocol: elbtypes.ProtocolEnumHttp,
+		Port: aws.Int32(8080), VpcId: aws.String(vpc), TargetType: elbtypes.TargetTypeEnumIp, HealthCheckPath: aws.String("/health"),
+		HealthCheckIntervalSeconds: aws.Int32(5), HealthCheckTimeoutSeconds: aws.Int32(2),
+		HealthyThresholdCount: aws.Int32(2), UnhealthyThresholdCount: aws.Int32(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg2 := aws.ToString(tgOut.TargetGroups[0].TargetGroupArn)
+	if _, err := lbc.CreateRule(ctx, &elb.CreateRuleInput{ListenerArn: aws.String(listenerARN), Priority: aws.Int32(10),
+		Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"),
+			PathPatternConfig: &elbtypes.PathPatternConditionConfig{Values: []string{"/v2/*"}}}},
+		Actions: forwardTo(weighted(tg2, 1))}); err != nil {
+		t.Fatal(err)
+	}
+	oldTasks := serviceTasks(t, client, "lbweb", types.DesiredStatusRunning)
+	seen := map[string]bool{}
+	for _, ev := range describeService(t, client, "lbweb").Events {
+		seen[aws.ToString(ev.Id)] = true
+	}
+	began := time.Now()
+	out, err := client.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("lbweb"),
+		LoadBalancers: []types.LoadBalancer{{TargetGroupArn: aws.String(tg2), ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newDep := aws.ToString(out.Service.Deployments[0].Id)
+	if len(out.Service.Deployments) < 2 || len(out.Service.LoadBalancers) != 1 || aws.ToString(out.Service.LoadBalancers[0].TargetGroupArn) != tg2 {
+		t.Fatalf("UpdateService to a second target group: deployments %d, load balancers %+v", len(out.Service.Deployments), out.Service.LoadBalancers)
+	}
+	svc := waitService(t, client, "lbweb", 2*time.Minute, "moved to the second target group", func(s types.Service) bool {
+		return stable(s) && aws.ToString(s.Deployments[0].Id) == newDep && s.Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted &&
+			liveTasks(t, client, "lbweb") == 2 && len(health(t, lbc, old)) == 0
+	})
+	t.Logf("switch to a second target group took %v", time.Since(began))
+	for _, want := range []struct {
+		format string
+		n      int
+	}{{"(service lbweb) registered %d targets in (target-group " + tg2 + ")", 2},
+		{"(service lbweb) deregistered %d targets in (target-group " + old + ")", 2},
+		{"(service lbweb) registered %d targets in (target-group " + old + ")", 0}} {
+		if got := countEvents(svc, want.format, seen); got != want.n {
+			t.Errorf("%d targets in events %q since the switch, want %d:\n%s", got, want.format, want.n, serviceSummary(svc))
+		}
+	}
+	h2 := health(t, lbc, tg2)
+	newTasks := serviceTasks(t, client, "lbweb", types.DesiredStatusRunning)
+	for _, task := range newTasks {
+		if ip := detail(task, "privateIPv4Address"); h2[ip][0] != "healthy" || aws.ToString(task.StartedBy) != newDep {
+			t.Errorf("task %s (%s) in the second group: %v, want healthy", aws.ToString(task.TaskArn), aws.ToString(task.StartedBy), h2[ip])
+		}
+	}
+	for _, task := range oldTasks {
+		if ip := detail(task, "privateIPv4Address"); h2[ip] != ([2]string{}) {
+			t.Errorf("old task %s is a target of the second group: %v", aws.ToString(task.TaskArn), h2[ip])
+		}
+	}
+	if len(h2) != 2 {
+		t.Errorf("second group's targets %v, want the 2 new tasks", h2)
+	}
+	if h := health(t, lbc, old); len(h) != 0 {
+		t.Errorf("first group's targets %v, want none", h)
 	}
 }
 

@@ -201,7 +201,10 @@ func TestTaskRoleEnforced(t *testing.T) {
 	ref := sdkappImage(t, s)
 	ic := newIAMClient(t, s)
 	role := createTaskRole(t, ic, "lister", allowPolicy("ecs:ListClusters", "sts:GetCallerIdentity"))
-	res, _ := runSDKApp(t, s, ref, "sdkapp-enforced", role, "", "ecs:ListClusters", "ecs:CreateCluster")
+	// The agent pulls the image and sends the logs as the execution role (execrole_test.go).
+	base := createTaskRole(t, ic, "exec-base", allowPolicy("ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+		"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"))
+	res, _ := runSDKApp(t, s, ref, "sdkapp-enforced", role, base, "ecs:ListClusters", "ecs:CreateCluster")
 	if !strings.HasPrefix(res["ecs:ListClusters"], "OK ") {
 		t.Errorf("allowed ListClusters: %q", res["ecs:ListClusters"])
 	}
@@ -220,7 +223,7 @@ func TestTaskRoleEnforced(t *testing.T) {
 			t.Fatal(err)
 		}
 		exec := createTaskRole(t, ic, "exec", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"`+
-			aws.ToString(allowed.ARN)+`"}]}`)
+			aws.ToString(allowed.ARN)+`"},{"Effect":"Allow","Action":["ecr:GetAuthorizationToken","ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"],"Resource":"*"}]}`)
 		client := newSDK(t, s)
 		run := func(family, secretARN, execRole string) types.Task {
 			out, err := client.RegisterTaskDefinition(t.Context(), &ecs.RegisterTaskDefinitionInput{

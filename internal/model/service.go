@@ -74,8 +74,12 @@ type Deployment struct {
 	CapacityProviderStrategy []CapacityProviderStrategyItem
 	PlatformVersion          string
 	Network                  *AwsVpcConfiguration
-	RolloutState             string
-	RolloutStateReason       string
+	// LoadBalancers are the target groups this deployment's tasks are registered in, as the
+	// service had them when the deployment was created: a later UpdateService that changes
+	// them starts a new deployment and leaves this one's as they were.
+	LoadBalancers      []ServiceLoadBalancer
+	RolloutState       string
+	RolloutStateReason string
 	// Launched counts the task launches this deployment has asked for; each launch's client
 	// token is derived from the deployment and its sequence number, so a retried launch is
 	// never run twice.
@@ -150,6 +154,30 @@ func (s Service) Primary() (Deployment, bool) {
 		}
 	}
 	return Deployment{}, false
+}
+
+// LoadBalancersOf returns the load balancers of the deployment with id deploymentID: those
+// its tasks register in. A deployment the service no longer has falls back to the service's.
+func (s Service) LoadBalancersOf(deploymentID string) []ServiceLoadBalancer {
+	for _, d := range s.Deployments {
+		if d.ID == deploymentID {
+			return d.LoadBalancers
+		}
+	}
+	return s.LoadBalancers
+}
+
+// HasLoadBalancers reports whether the service or any of its deployments has a load balancer.
+func (s Service) HasLoadBalancers() bool {
+	if len(s.LoadBalancers) > 0 {
+		return true
+	}
+	for _, d := range s.Deployments {
+		if len(d.LoadBalancers) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // AddEvent puts an event at the head of the log, dropping the oldest beyond the limit.

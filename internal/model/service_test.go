@@ -55,3 +55,23 @@ func TestServiceNamesAndEvents(t *testing.T) {
 		t.Errorf("%d events, newest %q", len(s.Events), s.Events[0].ID)
 	}
 }
+
+func TestServiceDeploymentLoadBalancers(t *testing.T) {
+	x := []ServiceLoadBalancer{{TargetGroupARN: "arn:x", ContainerName: "app", ContainerPort: 80}}
+	s := Service{Deployments: []Deployment{{ID: "ecs-svc/2"}, {ID: "ecs-svc/1", LoadBalancers: x}}}
+	if got := s.LoadBalancersOf("ecs-svc/1"); len(got) != 1 || got[0] != x[0] {
+		t.Errorf("old deployment's load balancers %v, want %v", got, x)
+	}
+	if got := s.LoadBalancersOf("ecs-svc/2"); len(got) != 0 {
+		t.Errorf("new deployment's load balancers %v, want none", got)
+	}
+	if got := s.LoadBalancersOf("ecs-svc/9"); len(got) != 0 {
+		t.Errorf("unknown deployment: %v, want the service's (none)", got)
+	}
+	if !s.HasLoadBalancers() {
+		t.Error("a deployment has load balancers but HasLoadBalancers is false")
+	}
+	if (Service{Deployments: []Deployment{{ID: "ecs-svc/1"}}}).HasLoadBalancers() {
+		t.Error("HasLoadBalancers without any")
+	}
+}

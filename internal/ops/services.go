@@ -139,7 +139,7 @@ func (e *ECS) CreateService(ctx context.Context, sc model.Scope, in CreateServic
 	dep := model.Deployment{ID: newDeploymentID(), Status: model.DeploymentPrimary, TaskDefinition: td.ARN(),
 		DesiredCount: *in.DesiredCount, CreatedAt: now, UpdatedAt: now, LaunchType: launchType,
 		CapacityProviderStrategy: strategy, PlatformVersion: platformOf(launchType, in.PlatformVersion), Network: in.Network,
-		RolloutState: model.RolloutInProgress}
+		LoadBalancers: slices.Clone(in.LoadBalancers), RolloutState: model.RolloutInProgress}
 	dep.RolloutStateReason = model.RolloutReasonInProgress(dep.ID)
 	svc := model.Service{
 		Scope: sc, Name: in.ServiceName, Cluster: cl.Name, Status: model.ServiceActive, DesiredCount: *in.DesiredCount,

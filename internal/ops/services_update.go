@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 
 	"github.com/gantry-dev/gantry/internal/apierr"
 	"github.com/gantry-dev/gantry/internal/model"
@@ -135,9 +136,16 @@ func (e *ECS) UpdateService(ctx context.Context, sc model.Scope, in UpdateServic
 		if in.PlatformVersion != "" {
 			platform = in.PlatformVersion
 		}
+		lbs := s.LoadBalancers
+		if in.LoadBalancers != nil {
+			lbs = *in.LoadBalancers
+		}
 		changed := in.ForceNewDeployment || tdARN != s.TaskDefinition || !reflect.DeepEqual(network, s.Network) ||
-			!reflect.DeepEqual(lbs, s.LoadBalancers) || !reflect.DeepEqual(strategy, s.CapacityProviderStrategy) ||
+			!slices.Equal(lbs, s.LoadBalancers) || !reflect.DeepEqual(strategy, s.CapacityProviderStrategy) ||
 			platform != s.PlatformVersion
+		if len(lbs) == 0 {
+			lbs = nil
+		}
 		s.TaskDefinition, s.Network, s.LoadBalancers, s.CapacityProviderStrategy, s.LaunchType, s.PlatformVersion =
 			tdARN, network, lbs, strategy, launchType, platform
 		if !changed {
@@ -158,7 +166,7 @@ func (e *ECS) UpdateService(ctx context.Context, sc model.Scope, in UpdateServic
 		}
 		d := model.Deployment{ID: depID, Status: model.DeploymentPrimary, TaskDefinition: tdARN, DesiredCount: s.DesiredCount,
 			CreatedAt: now, UpdatedAt: now, LaunchType: launchType, CapacityProviderStrategy: strategy,
-			PlatformVersion: platform, Network: network, RolloutState: model.RolloutInProgress,
+			PlatformVersion: platform, Network: network, LoadBalancers: slices.Clone(lbs), RolloutState: model.RolloutInProgress,
 			RolloutStateReason: model.RolloutReasonInProgress(depID)}
 		s.Deployments = append([]model.Deployment{d}, s.Deployments...)
 		return nil

@@ -126,20 +126,23 @@ type deploymentConfigRecord struct {
 }
 
 type deploymentRecord struct {
-	ID                 string               `json:"id"`
-	Status             string               `json:"status"`
-	TaskDefinition     string               `json:"taskDefinition"`
-	DesiredCount       int                  `json:"desiredCount"`
-	FailedTasks        int                  `json:"failedTasks,omitempty"`
-	CreatedAt          time.Time            `json:"createdAt"`
-	UpdatedAt          time.Time            `json:"updatedAt"`
-	LaunchType         string               `json:"launchType,omitempty"`
-	Strategy           []strategyItemRecord `json:"strategy,omitempty"`
-	PlatformVersion    string               `json:"platformVersion,omitempty"`
-	Network            *awsVpcRecord        `json:"network,omitempty"`
-	RolloutState       string               `json:"rolloutState,omitempty"`
-	RolloutStateReason string               `json:"rolloutStateReason,omitempty"`
-	Launched           int                  `json:"launched,omitempty"`
+	ID              string               `json:"id"`
+	Status          string               `json:"status"`
+	TaskDefinition  string               `json:"taskDefinition"`
+	DesiredCount    int                  `json:"desiredCount"`
+	FailedTasks     int                  `json:"failedTasks,omitempty"`
+	CreatedAt       time.Time            `json:"createdAt"`
+	UpdatedAt       time.Time            `json:"updatedAt"`
+	LaunchType      string               `json:"launchType,omitempty"`
+	Strategy        []strategyItemRecord `json:"strategy,omitempty"`
+	PlatformVersion string               `json:"platformVersion,omitempty"`
+	Network         *awsVpcRecord        `json:"network,omitempty"`
+	// LoadBalancers is always written (an empty list when the deployment has none); a record
+	// without it was stored before deployments kept their own and falls back to the service's.
+	LoadBalancers      *[]serviceLBRecord `json:"loadBalancers,omitempty"`
+	RolloutState       string             `json:"rolloutState,omitempty"`
+	RolloutStateReason string             `json:"rolloutStateReason,omitempty"`
+	Launched           int                `json:"launched,omitempty"`
 }
 
 type serviceEventRecord struct {
@@ -166,13 +169,43 @@ func awsVpcFromRecord(n *awsVpcRecord) *model.AwsVpcConfiguration {
 	return convertPtr(n, func(n awsVpcRecord) model.AwsVpcConfiguration { return model.AwsVpcConfiguration(n) })
 }
 
+func lbsToRecords(in []model.ServiceLoadBalancer) []serviceLBRecord {
+	return convertAll(in, func(l model.ServiceLoadBalancer) serviceLBRecord { return serviceLBRecord(l) })
+}
+
+func lbsFromRecords(in []serviceLBRecord) []model.ServiceLoadBalancer {
+	return convertAll(in, func(l serviceLBRecord) model.ServiceLoadBalancer { return model.ServiceLoadBalancer(l) })
+}
+
+// lbsToRecordPtr writes a deployment's load balancers, an empty list when it has none, so a
+// stored deployment without load balancers is told from one stored before they were kept.
+func lbsToRecordPtr(in []model.ServiceLoadBalancer) *[]serviceLBRecord {
+	out := lbsToRecords(in)
+	if out == nil {
+		out = []serviceLBRecord{}
+	}
+	return &out
+}
+
+// deploymentLBsFromRecord reads a deployment's load balancers; a deployment stored before
+// deployments kept their own has the service's.
+func deploymentLBsFromRecord(dep *[]serviceLBRecord, svc []serviceLBRecord) []model.ServiceLoadBalancer {
+	if dep == nil {
+		return lbsFromRecords(svc)
+	}
+	if len(*dep) == 0 {
+		return nil
+	}
+	return lbsFromRecords(*dep)
+}
+
 func recordFromService(s model.Service) serviceRecord {
 	return serviceRecord{
 		Account: s.Scope.Account, Region: s.Scope.Region, Name: s.Name, Cluster: s.Cluster, Status: s.Status,
 		DesiredCount: s.DesiredCount, TaskDefinition: s.TaskDefinition, LaunchType: s.LaunchType,
 		Strategy: strategyToRecords(s.CapacityProviderStrategy), PlatformVersion: s.PlatformVersion,
 		Network:                awsVpcToRecord(s.Network),
-		LoadBalancers:          convertAll(s.LoadBalancers, func(l model.ServiceLoadBalancer) serviceLBRecord { return serviceLBRecord(l) }),
+		LoadBalancers:          lbsToRecords(s.LoadBalancers),
 		HealthCheckGracePeriod: s.HealthCheckGracePeriod,
 		Deployment: deploymentConfigRecord{MinimumHealthyPercent: s.Deployment.MinimumHealthyPercent,
 			MaximumPercent: s.Deployment.MaximumPercent, BreakerEnable: s.Deployment.CircuitBreaker.Enable,
@@ -184,8 +217,8 @@ func recordFromService(s model.Service) serviceRecord {
 			return deploymentRecord{ID: d.ID, Status: d.Status, TaskDefinition: d.TaskDefinition, DesiredCount: d.DesiredCount,
 				FailedTasks: d.FailedTasks, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, LaunchType: d.LaunchType,
 				Strategy: strategyToRecords(d.CapacityProviderStrategy), PlatformVersion: d.PlatformVersion,
-				Network: awsVpcToRecord(d.Network), RolloutState: d.RolloutState, RolloutStateReason: d.RolloutStateReason,
-				Launched: d.Launched}
+				Network: awsVpcToRecord(d.Network), LoadBalancers: lbsToRecordPtr(d.LoadBalancers),
+				RolloutState: d.RolloutState, RolloutStateReason: d.RolloutStateReason, Launched: d.Launched}
 		}),
 		Events:   convertAll(s.Events, func(e model.ServiceEvent) serviceEventRecord { return serviceEventRecord(e) }),
 		Draining: convertAll(s.Draining, func(d model.DrainingTask) drainingRecord { return drainingRecord(d) }),
@@ -198,7 +231,7 @@ func serviceFromRecord(r serviceRecord) model.Service {
 		DesiredCount: r.DesiredCount, TaskDefinition: r.TaskDefinition, LaunchType: r.LaunchType,
 		CapacityProviderStrategy: strategyFromRecords(r.Strategy), PlatformVersion: r.PlatformVersion,
 		Network:                awsVpcFromRecord(r.Network),
-		LoadBalancers:          convertAll(r.LoadBalancers, func(l serviceLBRecord) model.ServiceLoadBalancer { return model.ServiceLoadBalancer(l) }),
+		LoadBalancers:          lbsFromRecords(r.LoadBalancers),
 		HealthCheckGracePeriod: r.HealthCheckGracePeriod,
 		Deployment: model.DeploymentConfiguration{MinimumHealthyPercent: r.Deployment.MinimumHealthyPercent,
 			MaximumPercent: r.Deployment.MaximumPercent,
@@ -210,8 +243,8 @@ func serviceFromRecord(r serviceRecord) model.Service {
 			return model.Deployment{ID: d.ID, Status: d.Status, TaskDefinition: d.TaskDefinition, DesiredCount: d.DesiredCount,
 				FailedTasks: d.FailedTasks, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, LaunchType: d.LaunchType,
 				CapacityProviderStrategy: strategyFromRecords(d.Strategy), PlatformVersion: d.PlatformVersion,
-				Network: awsVpcFromRecord(d.Network), RolloutState: d.RolloutState, RolloutStateReason: d.RolloutStateReason,
-				Launched: d.Launched}
+				Network: awsVpcFromRecord(d.Network), LoadBalancers: deploymentLBsFromRecord(d.LoadBalancers, r.LoadBalancers),
+				RolloutState: d.RolloutState, RolloutStateReason: d.RolloutStateReason, Launched: d.Launched}
 		}),
 		Events:   convertAll(r.Events, func(e serviceEventRecord) model.ServiceEvent { return model.ServiceEvent(e) }),
 		Draining: convertAll(r.Draining, func(d drainingRecord) model.DrainingTask { return model.DrainingTask(d) }),

@@ -28,7 +28,8 @@ func fullService() model.Service {
 		Deployments: []model.Deployment{
 			{ID: "ecs-svc/2", Status: model.DeploymentPrimary, TaskDefinition: "arn:td:2", DesiredCount: 3, FailedTasks: 1,
 				CreatedAt: at, UpdatedAt: at.Add(time.Second), LaunchType: "FARGATE", PlatformVersion: "LATEST", Network: net,
-				RolloutState: model.RolloutInProgress, RolloutStateReason: "in progress", Launched: 4},
+				LoadBalancers: []model.ServiceLoadBalancer{{TargetGroupARN: "arn:tg", ContainerName: "app", ContainerPort: 8080}},
+				RolloutState:  model.RolloutInProgress, RolloutStateReason: "in progress", Launched: 4},
 			{ID: "ecs-svc/1", Status: model.DeploymentActive, TaskDefinition: "arn:td:1", RolloutState: model.RolloutCompleted,
 				CapacityProviderStrategy: []model.CapacityProviderStrategyItem{{CapacityProvider: "FARGATE_SPOT", Weight: 2}}, CreatedAt: at, UpdatedAt: at},
 		},
@@ -85,6 +86,46 @@ func TestServicesRoundTripAndFencing(t *testing.T) {
 	all, err := st.Services().ListAll(ctx, "", 1)
 	if err != nil || len(all.Items) != 1 || !all.More || all.Keys[0] != store.ServiceKey(clusterScope, "default", "api") {
 		t.Fatalf("ListAll: %+v, %v", all, err)
+	}
+}
+
+// TestServiceDeploymentLoadBalancers: each deployment keeps its own load balancers (none is
+// kept as none, not the service's), and a deployment stored before deployments kept them
+// falls back to the service's.
+func TestServiceDeploymentLoadBalancers(t *testing.T) {
+	cli, prefix := testutil.Etcd(t)
+	st := store.New(cli, prefix)
+	ctx := t.Context()
+	svc := fullService()
+	svc.LoadBalancers = []model.ServiceLoadBalancer{{TargetGroupARN: "arn:tg-y", ContainerName: "app", ContainerPort: 8080}}
+	svc.Deployments[0].LoadBalancers = svc.LoadBalancers
+	svc.Deployments[1].LoadBalancers = nil // created before the service had load balancers
+	if _, err := st.Services().Create(ctx, svc); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Services().Get(ctx, clusterScope, "default", "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Value.Deployments, svc.Deployments) {
+		t.Fatalf("deployments:\n got %+v\nwant %+v", got.Value.Deployments, svc.Deployments)
+	}
+	legacy := `{"v":1,"body":{"account":"000000000000","region":"us-east-1","name":"old","cluster":"default","status":"ACTIVE",
+		"desiredCount":1,"taskDefinition":"arn:td:1","loadBalancers":[{"targetGroupArn":"arn:tg-x","containerName":"app","containerPort":80}],
+		"deploymentConfiguration":{"minimumHealthyPercent":100,"maximumPercent":200},"createdAt":"2026-01-02T03:04:05Z",
+		"deployments":[{"id":"ecs-svc/1","status":"PRIMARY","taskDefinition":"arn:td:1","desiredCount":1,
+		"createdAt":"2026-01-02T03:04:05Z","updatedAt":"2026-01-02T03:04:05Z"}]}}`
+	sc := model.Scope{Account: "000000000000", Region: "us-east-1"}
+	if _, err := cli.Put(ctx, prefix+"/ecs/services/"+store.ServiceKey(sc, "default", "old"), legacy); err != nil {
+		t.Fatal(err)
+	}
+	old, err := st.Services().Get(ctx, sc, "default", "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []model.ServiceLoadBalancer{{TargetGroupARN: "arn:tg-x", ContainerName: "app", ContainerPort: 80}}
+	if got := old.Value.Deployments[0].LoadBalancers; !reflect.DeepEqual(got, want) {
+		t.Fatalf("legacy deployment load balancers %+v, want the service's %+v", got, want)
 	}
 }
 

@@ -1,4 +1,4 @@
-// Package taskauth gives the agent in the server's process what a task is entitled to: its secrets, read as its execution role, and its task role's credentials, over the Secrets Manager, SSM and IAM operations.
+// Package taskauth gives the agent in the server's process what a task is entitled to: its secrets, image pulls and awslogs streams, decided as its execution role, and its task role's credentials, over the Secrets Manager, SSM and IAM operations.
 package taskauth
 
 import (
@@ -120,4 +120,40 @@ func parameterARN(scope model.Scope, valueFrom string) string {
 		return valueFrom
 	}
 	return "arn:aws:ssm:" + scope.Region + ":" + scope.Account + ":parameter/" + strings.TrimPrefix(valueFrom, "/")
+}
+
+// CheckExecutionRole decides whether the task's execution role may perform action on resource
+// for the platform (pull the task's images from ECR, create its awslogs streams), as on Fargate
+// where the agent acts as a session of that role named after the task. Without enforce it
+// allows everything. Its errors read as the service's: "AccessDeniedException: User:
+// arn:aws:sts::<acct>:assumed-role/<role>/<task id> is not authorized to perform: ...".
+func (a *Auth) CheckExecutionRole(ctx context.Context, scope model.Scope, executionRoleARN, taskID, action, resource string) error {
+	if !a.enforce {
+		return nil
+	}
+	if executionRoleARN == "" {
+		return fmt.Errorf("AccessDeniedException: the task definition has no executionRoleArn, so nothing may perform %s on resource: %s", action, resource)
+	}
+	if a.iam == nil {
+		return fmt.Errorf("AccessDeniedException: no IAM to decide whether %s may perform %s on %s", executionRoleARN, action, resource)
+	}
+	ok, err := a.iam.Allowed(ctx, executionRoleARN, action, resource, nil)
+	if err != nil {
+		return fmt.Errorf("AccessDeniedException: %s: %s", executionRoleARN, apierr.Message(err))
+	}
+	if !ok {
+		return fmt.Errorf("AccessDeniedException: User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
+			sessionARN(scope, executionRoleARN, taskID), action, resource, action)
+	}
+	return nil
+}
+
+// sessionARN is the assumed-role ARN the agent acts as: the role's name (without its path)
+// and the task's id as the session name.
+func sessionARN(scope model.Scope, roleARN, taskID string) string {
+	account := scope.Account
+	if p := strings.Split(roleARN, ":"); len(p) == 6 && p[4] != "" {
+		account = p[4]
+	}
+	return "arn:aws:sts::" + account + ":assumed-role/" + roleARN[strings.LastIndexByte(roleARN, '/')+1:] + "/" + taskID
 }

@@ -90,3 +90,38 @@ func TestResolveSecretNotEnforced(t *testing.T) {
 		t.Errorf("credentials %+v %v", c, err)
 	}
 }
+
+// TestCheckExecutionRole: enforced, the execution role's policies decide what the platform does
+// for the task, and a denial names the role's session (the task id); with no role nothing is
+// allowed; not enforced, everything is.
+func TestCheckExecutionRole(t *testing.T) {
+	const repo = "arn:aws:ecr:us-east-1:000000000000:repository/app"
+	iam := &fakeIAM{allow: map[[3]string]bool{{exec, "ecr:BatchGetImage", repo}: true}}
+	a := taskauth.New(nil, iam, true)
+	if err := a.CheckExecutionRole(t.Context(), scope, exec, "t1", "ecr:BatchGetImage", repo); err != nil {
+		t.Errorf("allowed: %v", err)
+	}
+	err := a.CheckExecutionRole(t.Context(), scope, "arn:aws:iam::000000000000:role/service-role/other", "t1", "ecr:GetDownloadUrlForLayer", repo)
+	want := "AccessDeniedException: User: arn:aws:sts::000000000000:assumed-role/other/t1 is not authorized to perform: ecr:GetDownloadUrlForLayer on resource: " +
+		repo + " because no identity-based policy allows the ecr:GetDownloadUrlForLayer action"
+	if err == nil || err.Error() != want {
+		t.Errorf("denied: %v\nwant %s", err, want)
+	}
+	if err := a.CheckExecutionRole(t.Context(), scope, "", "t1", "logs:CreateLogStream", "arn:aws:logs:us-east-1:000000000000:log-group:g:log-stream:s"); err == nil ||
+		!strings.HasPrefix(err.Error(), "AccessDeniedException: ") || !strings.Contains(err.Error(), "executionRoleArn") || !strings.Contains(err.Error(), "logs:CreateLogStream") {
+		t.Errorf("no execution role: %v", err)
+	}
+	if n := len(iam.asked); n != 2 {
+		t.Errorf("asked IAM %d times, want 2 (none without a role)", n)
+	}
+
+	off := taskauth.New(nil, iam, false)
+	for _, role := range []string{"", exec, "arn:aws:iam::000000000000:role/other"} {
+		if err := off.CheckExecutionRole(t.Context(), scope, role, "t1", "ecr:BatchGetImage", repo); err != nil {
+			t.Errorf("not enforced, role %q: %v", role, err)
+		}
+	}
+	if n := len(iam.asked); n != 2 {
+		t.Errorf("not enforced: asked IAM %d times in all, want 2", n)
+	}
+}

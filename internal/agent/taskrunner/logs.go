@@ -167,14 +167,22 @@ func (r *Runner) setupLogs(sc *scope) {
 	}
 	for _, c := range r.containers {
 		cfg, ok, err := awslogsFor(r.cfg.Assignment.Task, c.logDef())
+		denied := false
 		if err == nil && ok {
-			err = r.ensureLogStream(sc.stop, cfg)
+			if err = r.authorizeLogs(sc.stop, cfg); err != nil {
+				denied = true // as the execution role, with gantry server --iam enforce
+			} else {
+				err = r.ensureLogStream(sc.stop, cfg)
+			}
 		}
 		if err != nil {
 			if sc.stop.Err() == nil {
-				r.fail(model.StopTaskFailedToStart, fmt.Sprintf(
-					"ResourceInitializationError: failed to validate logger args: container %q: log group %q, log stream %q: %v",
-					c.def.Name, cfg.dst.Group, cfg.dst.Stream, err))
+				reason := fmt.Sprintf("ResourceInitializationError: failed to validate logger args: container %q: log group %q, log stream %q: %v",
+					c.def.Name, cfg.dst.Group, cfg.dst.Stream, err)
+				if denied {
+					c.reason = reason
+				}
+				r.fail(model.StopTaskFailedToStart, reason)
 			}
 			return
 		}

@@ -62,10 +62,19 @@ func (r *Runner) pull(sc *scope) (map[string]image.Image, error) {
 	r.report(sc.ctx)
 	byRef := map[string]image.Image{}
 	imgs := map[string]image.Image{}
+	tokens := map[string]bool{} // registry auth, checked once per region
 	for _, c := range r.containers {
 		ref := image.Resolve(c.def.Image, r.cfg.LocalRegistryHost)
 		img, ok := byRef[ref]
 		if !ok {
+			// As the execution role, with gantry server --iam enforce.
+			if reason := r.authorizePull(sc.stop, c.def.Image, tokens); reason != "" {
+				if sc.stop.Err() == nil {
+					c.reason = reason
+					r.fail(model.StopTaskFailedToStart, reason)
+				}
+				return nil, errors.New(reason)
+			}
 			var err error
 			img, err = r.cfg.Puller.Pull(sc.stop, ref, image.PullOptions{})
 			if err != nil {

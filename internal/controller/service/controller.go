@@ -168,7 +168,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 	if obs.HealthChecked, err = c.healthChecked(ctx, tasks); err != nil {
 		return controller.Result{}, err
 	}
-	if len(svc.LoadBalancers) > 0 {
+	if svc.HasLoadBalancers() {
 		if c.targets == nil {
 			return controller.Result{}, fmt.Errorf("service %s has load balancers but no target registry is configured", svc.Name)
 		}
@@ -329,19 +329,27 @@ func stoppedLongAgo(t model.Task, svc model.Service) bool {
 	return !slices.ContainsFunc(svc.Deployments, func(d model.Deployment) bool { return d.ID == t.StartedBy })
 }
 
+// targetStates reads each task's state in the target groups of its own deployment: a task of
+// an old deployment is looked for in the groups it was registered in, not the service's
+// current ones. Each group's health is read once.
 func (c *Controller) targetStates(ctx context.Context, svc model.Service, tasks []model.Task) (map[string]TargetState, error) {
+	health := map[string]map[Target]string{}
 	out := map[string]TargetState{}
-	for i, lb := range svc.LoadBalancers {
-		health, err := c.targets.TargetHealth(ctx, svc.Scope, lb.TargetGroupARN)
-		if err != nil {
-			return nil, fmt.Errorf("target health of %s: %w", lb.TargetGroupARN, err)
-		}
-		for _, t := range tasks {
+	for _, t := range tasks {
+		for i, lb := range LoadBalancersOf(svc, t) {
+			h, ok := health[lb.TargetGroupARN]
+			if !ok {
+				var err error
+				if h, err = c.targets.TargetHealth(ctx, svc.Scope, lb.TargetGroupARN); err != nil {
+					return nil, fmt.Errorf("target health of %s: %w", lb.TargetGroupARN, err)
+				}
+				health[lb.TargetGroupARN] = h
+			}
 			tg, ok := targetOf(t, lb)
 			if !ok {
 				continue
 			}
-			state, registered := health[tg]
+			state, registered := h[tg]
 			cur := out[t.ID]
 			switch {
 			case i == 0:
@@ -369,9 +377,10 @@ func (c *Controller) setTargets(ctx context.Context, svc model.Service, tasks []
 	if len(tasks) == 0 || c.targets == nil {
 		return nil
 	}
-	for _, lb := range svc.LoadBalancers {
+	order, by := TargetsByGroup(svc, tasks)
+	for _, lb := range order {
 		var targets []Target
-		for _, t := range tasks {
+		for _, t := range by[lb] {
 			if tg, ok := targetOf(t, lb); ok {
 				targets = append(targets, tg)
 			}

@@ -21,8 +21,8 @@ const (
 	TargetUnavailable = "unavailable"
 )
 
-// TargetState is a task's state across the service's target groups: Registered when it is a
-// target of at least one group, and Health the worst state among them (healthy only when
+// TargetState is a task's state across its deployment's target groups: Registered when it is
+// a target of at least one group, and Health the worst state among them (healthy only when
 // healthy in every group).
 type TargetState struct {
 	Registered bool
@@ -30,7 +30,8 @@ type TargetState struct {
 }
 
 // Observed is what a pass saw: the service's tasks (every status), the target states of its
-// tasks by task id (only with load balancers), the time, and ids for what the plan creates.
+// tasks by task id, each in the target groups of the task's own deployment (only with load
+// balancers), the time, and ids for what the plan creates.
 type Observed struct {
 	Tasks   []model.Task
 	Targets map[string]TargetState
@@ -56,7 +57,8 @@ type Stop struct {
 }
 
 // Plan is what a pass does: write Service (when it differs from what was read), then stop,
-// deregister, register and launch.
+// deregister, register and launch. A task is (de)registered in the target groups of its own
+// deployment (LoadBalancersOf, TargetsByGroup), not in the service's current ones.
 type Plan struct {
 	Service    model.Service
 	Launch     *Launch
@@ -84,20 +86,43 @@ type class struct {
 
 // Compute plans one pass over svc.
 func Compute(svc model.Service, obs Observed) Plan {
-	p := planner{s: cloneService(svc), obs: obs, hasLB: len(svc.LoadBalancers) > 0}
+	p := planner{s: cloneService(svc), obs: obs}
 	return p.run()
+}
+
+// LoadBalancersOf returns the load balancers task t is registered in: its deployment's.
+func LoadBalancersOf(svc model.Service, t model.Task) []model.ServiceLoadBalancer {
+	return svc.LoadBalancersOf(t.StartedBy)
+}
+
+// TargetsByGroup splits tasks by the load balancers of their deployments in svc, in the
+// order the load balancers are first met.
+func TargetsByGroup(svc model.Service, tasks []model.Task) ([]model.ServiceLoadBalancer, map[model.ServiceLoadBalancer][]model.Task) {
+	var order []model.ServiceLoadBalancer
+	by := map[model.ServiceLoadBalancer][]model.Task{}
+	for _, t := range tasks {
+		for _, lb := range LoadBalancersOf(svc, t) {
+			if _, ok := by[lb]; !ok {
+				order = append(order, lb)
+			}
+			by[lb] = append(by[lb], t)
+		}
+	}
+	return order, by
 }
 
 type planner struct {
 	s       model.Service
 	obs     Observed
-	hasLB   bool
 	classes []*class
 	plan    Plan
 	stopped []string
-	drained []string
+	drained []model.Task
 	busy    bool
 }
+
+// hasLB reports whether t's deployment registers its tasks in target groups.
+func (p *planner) hasLB(t model.Task) bool { return len(LoadBalancersOf(p.s, t)) > 0 }
 
 func (p *planner) run() Plan {
 	if p.s.Status == model.ServiceInactive {
@@ -145,7 +170,7 @@ func (p *planner) classify() {
 		c := &class{t: t, done: t.LastStatus == model.TaskStopped}
 		c.stopping = !c.done && (t.DesiredStatus == model.TaskStopped || p.draining(t.ID) >= 0)
 		c.running = !c.done && !c.stopping && t.LastStatus == model.TaskRunning
-		c.healthy = c.running && p.containerHealthy(t) && (!p.hasLB || p.obs.Targets[t.ID].Health == TargetHealthy)
+		c.healthy = c.running && p.containerHealthy(t) && (!p.hasLB(t) || p.obs.Targets[t.ID].Health == TargetHealthy)
 		p.classes = append(p.classes, c)
 	}
 	// Oldest first, so choices are stable from pass to pass.
@@ -192,10 +217,10 @@ func (p *planner) primaryIndex() int {
 func (p *planner) retire(c *class, reason string) {
 	c.stopping, c.running, c.healthy = true, false, false
 	p.busy = true
-	if p.hasLB && p.obs.Targets[c.t.ID].Registered {
+	if p.hasLB(c.t) && p.obs.Targets[c.t.ID].Registered {
 		p.s.Draining = append(p.s.Draining, model.DrainingTask{TaskID: c.t.ID, Reason: reason})
 		p.plan.Deregister = append(p.plan.Deregister, c.t)
-		p.drained = append(p.drained, c.t.ID)
+		p.drained = append(p.drained, c.t)
 		return
 	}
 	p.stop(c.t.ID, reason)
@@ -278,9 +303,10 @@ func (p *planner) circuitBreaker(pi int) {
 	nd := model.Deployment{ID: p.obs.NewDeploymentID(), Status: model.DeploymentPrimary, TaskDefinition: last.TaskDefinition,
 		DesiredCount: p.s.DesiredCount, CreatedAt: p.obs.Now, UpdatedAt: p.obs.Now, LaunchType: last.LaunchType,
 		CapacityProviderStrategy: last.CapacityProviderStrategy, PlatformVersion: last.PlatformVersion, Network: last.Network,
-		RolloutState: model.RolloutInProgress, RolloutStateReason: model.RolloutReasonRollback(last.ID)}
+		LoadBalancers: slices.Clone(last.LoadBalancers),
+		RolloutState:  model.RolloutInProgress, RolloutStateReason: model.RolloutReasonRollback(last.ID)}
 	p.s.Deployments = append([]model.Deployment{nd}, p.s.Deployments...)
-	p.s.TaskDefinition = nd.TaskDefinition
+	p.s.TaskDefinition, p.s.LoadBalancers = nd.TaskDefinition, slices.Clone(last.LoadBalancers)
 	p.addEvent(model.EventRollingBack(p.s.Name, last.ID))
 	p.busy = true
 }
@@ -292,7 +318,7 @@ func (p *planner) replaceUnhealthy() {
 	grace := time.Duration(p.s.HealthCheckGracePeriod) * time.Second
 	for _, c := range p.live() {
 		sick := p.hasHealthCheck(c.t) && c.t.HealthStatus == model.HealthUnhealthy
-		lbSick := p.hasLB && c.running && p.obs.Targets[c.t.ID].Health == TargetUnhealthy
+		lbSick := p.hasLB(c.t) && c.running && p.obs.Targets[c.t.ID].Health == TargetUnhealthy
 		if !sick && !lbSick {
 			continue
 		}
@@ -306,7 +332,7 @@ func (p *planner) replaceUnhealthy() {
 			p.retire(c, model.StopReasonUnhealthy)
 			continue
 		}
-		lb := p.s.LoadBalancers[0]
+		lb := LoadBalancersOf(p.s, c.t)[0]
 		p.addEvent(model.EventTargetUnhealthy(p.s.Name, c.t.ID, lb.ContainerPort, lb.TargetGroupARN))
 		p.retire(c, model.StopReasonELB(lb.TargetGroupARN))
 	}
@@ -458,11 +484,8 @@ func (p *planner) scaleDown(pi, desired int) {
 
 // activate registers running tasks that are not targets yet (ACTIVATING).
 func (p *planner) activate() {
-	if !p.hasLB {
-		return
-	}
 	for _, c := range p.live() {
-		if c.running && !p.obs.Targets[c.t.ID].Registered {
+		if c.running && p.hasLB(c.t) && !p.obs.Targets[c.t.ID].Registered {
 			p.plan.Register = append(p.plan.Register, c.t)
 			p.busy = true
 		}
@@ -556,13 +579,15 @@ func (p *planner) trimInactive() {
 func (p *planner) events() {
 	if len(p.drained) > 0 {
 		p.addEvent(model.EventDraining(p.s.Name, len(p.drained)))
-		for _, lb := range p.s.LoadBalancers {
-			p.addEvent(model.EventDeregistered(p.s.Name, len(p.drained), lb.TargetGroupARN))
+		order, by := TargetsByGroup(p.s, p.drained)
+		for _, lb := range order {
+			p.addEvent(model.EventDeregistered(p.s.Name, len(by[lb]), lb.TargetGroupARN))
 		}
 	}
 	if len(p.plan.Register) > 0 {
-		for _, lb := range p.s.LoadBalancers {
-			p.addEvent(model.EventRegistered(p.s.Name, len(p.plan.Register), lb.TargetGroupARN))
+		order, by := TargetsByGroup(p.s, p.plan.Register)
+		for _, lb := range order {
+			p.addEvent(model.EventRegistered(p.s.Name, len(by[lb]), lb.TargetGroupARN))
 		}
 	}
 	if len(p.stopped) > 0 {

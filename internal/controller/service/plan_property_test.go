@@ -113,12 +113,13 @@ func TestPlanRolloutProperties(t *testing.T) {
 		w := &world{rng: rng, wait: map[string]int{}, targets: map[string]TargetState{}, lb: hasLB, now: t0}
 		svc := svcOf(desired, minPct, maxPct, depA)
 		if hasLB {
-			svc.LoadBalancers = []model.ServiceLoadBalancer{{TargetGroupARN: tgX, ContainerName: "app", ContainerPort: 8080}}
+			svc = withLB(svc, tgX)
 		}
 		svc = converge(t, name+" (first deployment)", w, svc, depA, hasLB)
 		// Roll to B.
 		svc.Deployments[0].Status = model.DeploymentActive
-		svc.Deployments = append([]model.Deployment{{ID: depB, Status: model.DeploymentPrimary, RolloutState: model.RolloutInProgress}}, svc.Deployments...)
+		svc.Deployments = append([]model.Deployment{{ID: depB, Status: model.DeploymentPrimary, RolloutState: model.RolloutInProgress,
+			LoadBalancers: svc.LoadBalancers}}, svc.Deployments...)
 		converge(t, name+" (rollout)", w, svc, depB, hasLB)
 	}
 }

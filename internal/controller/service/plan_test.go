@@ -73,6 +73,16 @@ func tasksOf(specs ...tk) []model.Task {
 	return out
 }
 
+// withLB gives the service and every one of its deployments target group tg.
+func withLB(s model.Service, tg string) model.Service {
+	s.LoadBalancers = []model.ServiceLoadBalancer{{TargetGroupARN: tg, ContainerName: "app", ContainerPort: 8080}}
+	s.Deployments = slices.Clone(s.Deployments)
+	for i := range s.Deployments {
+		s.Deployments[i].LoadBalancers = s.LoadBalancers
+	}
+	return s
+}
+
 func observed(tasks []model.Task) Observed {
 	n := 0
 	return Observed{Tasks: tasks, HealthChecked: map[string]bool{"f:1": true}, Now: t0.Add(time.Hour), NewID: func() string { n++; return fmt.Sprintf("ev-%d", n) },
@@ -264,7 +274,7 @@ func TestPlanDrainingService(t *testing.T) {
 // one through DEACTIVATING (deregister, wait until gone, then stop).
 func TestPlanLoadBalancer(t *testing.T) {
 	svc := svcOf(1, 100, 200, depB, depA)
-	svc.LoadBalancers = []model.ServiceLoadBalancer{{TargetGroupARN: tgX, ContainerName: "app", ContainerPort: 8080}}
+	svc = withLB(svc, tgX)
 	tasks := tasksOf(tk{"a1", depA, running}, tk{"b1", depB, running})
 	obs := observed(tasks)
 	obs.Targets = map[string]TargetState{"a1": {Registered: true, Health: TargetHealthy}}
@@ -311,7 +321,7 @@ func TestPlanLoadBalancer(t *testing.T) {
 
 func TestPlanLoadBalancerGracePeriod(t *testing.T) {
 	svc := svcOf(1, 100, 200, depA)
-	svc.LoadBalancers = []model.ServiceLoadBalancer{{TargetGroupARN: tgX, ContainerName: "app", ContainerPort: 8080}}
+	svc = withLB(svc, tgX)
 	svc.HealthCheckGracePeriod = 60
 	tasks := tasksOf(tk{"a1", depA, running})
 	obs := observed(tasks)
