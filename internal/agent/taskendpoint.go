@@ -65,7 +65,10 @@ type servedTask struct {
 	ep      *taskEndpoint
 	t       taskrunner.EndpointTask
 	servers []*http.Server
-	cancel  context.CancelFunc
+	// listeners are closed by close itself: a server whose Serve goroutine has not started yet
+	// would close its listener only later, and a replacing Serve would find the port taken.
+	listeners []net.Listener
+	cancel    context.CancelFunc
 
 	credMu   sync.Mutex
 	cred     model.Credentials
@@ -100,7 +103,7 @@ func (e *taskEndpoint) Serve(ctx context.Context, t taskrunner.EndpointTask) err
 		return fmt.Errorf("listen on %s inside %s: %w", taskrunner.EndpointIP, t.NetNSPath, err)
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	st := &servedTask{ep: e, t: t, cancel: cancel}
+	st := &servedTask{ep: e, t: t, cancel: cancel, listeners: []net.Listener{meta, api}}
 	st.servers = []*http.Server{
 		{Handler: st.routes(), ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return sctx }},
 	}
@@ -169,6 +172,9 @@ func (st *servedTask) close() {
 	st.cancel()
 	for _, s := range st.servers {
 		s.Close()
+	}
+	for _, l := range st.listeners {
+		l.Close() // a second Close (by the server's Serve) only returns an error
 	}
 }
 
