@@ -51,6 +51,7 @@ type hostFlags struct {
 	reserveCPU       int64
 	reserveMemory    int64
 	vpcUplinkPrefix  string
+	vpcRouterLinger  time.Duration
 }
 
 func (h *hostFlags) register(fs *flag.FlagSet) {
@@ -65,6 +66,7 @@ func (h *hostFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&h.reserveMemory, "reserve-memory", 512, "memory MiB kept back for gantry and the system")
 	fs.StringVar(&h.vpcUplinkPrefix, "vpc-uplink-prefix", "", "IPv4 prefix (/30 or wider) carved into one /31 per VPC router's link to the host; "+
 		"default: a /24 of "+agent.DefaultUplinkPool.String()+" that no other gantry on the host uses, kept in the data dir")
+	fs.DurationVar(&h.vpcRouterLinger, "vpc-router-linger", 5*time.Minute, "how long a VPC's router stays on this host after the VPC's last task here stopped, so the next one starts faster (0: removed at once)")
 }
 
 // components are the parts of one server, built from flags; build has no side effects beyond
@@ -165,6 +167,7 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 		Puller:            images,
 		StateDir:          filepath.Join(f.dataDir, "agent"),
 		LocalRegistryHost: endpoint,
+		VPCRouterLinger:   lingerFlag(f.host.vpcRouterLinger),
 		CPU:               f.host.hostCPU,
 		MemoryMiB:         f.host.hostMemory,
 		ReserveCPU:        orNone(f.host.reserveCPU),
@@ -190,6 +193,14 @@ func newPlane(f serverFlags, logger *slog.Logger) (*network.Plane, error) {
 		return nil, fmt.Errorf("vpc uplink prefix: %w", err)
 	}
 	return network.New(network.Config{StateDir: dir, HostUplinkPrefix: prefix, Logger: logger})
+}
+
+// lingerFlag maps the flag's 0 ("at once") to the agent's negative.
+func lingerFlag(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 // orNone maps the flag's 0 ("keep nothing back") to the agent's "none" (negative).

@@ -34,6 +34,7 @@ type serverFlags struct {
 	logLevel      string
 	dnsListen     string
 	lbAddressPool string
+	debugListen   string
 	host          hostFlags
 	iam           iamFlags
 }
@@ -60,6 +61,7 @@ func runServer(args []string) int {
 	fs.StringVar(&f.etcdPrefix, "etcd-prefix", "/gantry", "key prefix of gantry's records in etcd")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.dnsListen, "dns-listen", "127.0.0.1:4553", "where the host's resolver of load balancer DNS names listens, udp and tcp (\"\": none); it refuses every other name")
+	fs.StringVar(&f.debugListen, "debug-listen", "", "address of Go's profiler (/debug/pprof/), for tuning (\"\": none; keep it on loopback)")
 	fs.StringVar(&f.lbAddressPool, "lb-address-pool", ops.DefaultLBAddressPool.String(), "IPv4 prefix from which each load balancer gets the host address its listeners listen on (default: loopback, so every load balancer can use port 80)")
 	f.host.register(fs)
 	f.iam.register(fs)
@@ -101,6 +103,12 @@ func serve(ctx context.Context, f serverFlags, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	stopDebug, err := serveDebug(f.debugListen, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopDebug()
 	gate := &gate{}
 	srv := &http.Server{Handler: gate, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
@@ -117,7 +125,11 @@ func serve(ctx context.Context, f serverFlags, logger *slog.Logger) error {
 	// Runs after the explicit shutdown below: requests drain before the store closes.
 	defer closeStore()
 
-	st := store.New(cli, f.etcdPrefix)
+	var storeOpts []store.Option
+	if f.etcdEndpoints == "" { // the embedded etcd has one member: its own state is the truth
+		storeOpts = append(storeOpts, store.LocalReads())
+	}
+	st := store.New(cli, f.etcdPrefix, storeOpts...)
 	comps, err := buildComponents(f, st, ln.Addr().String(), logger)
 	if err != nil {
 		shutdown(srv, logger)

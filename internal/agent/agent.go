@@ -35,6 +35,10 @@ type Config struct {
 	// FirstRulesTimeout bounds how long a task waits for its VPC's first security snapshot
 	// before it fails to start; default 10 s.
 	FirstRulesTimeout time.Duration
+	// VPCRouterLinger is how long a VPC's router stays on this host after its last task here
+	// stopped, so the VPC's next task starts without building one; negative removes it at once.
+	// Default 5 minutes.
+	VPCRouterLinger time.Duration
 	// StateDir holds the host id and one directory per task; default /var/lib/gantry/agent.
 	StateDir string
 	// HostID names the host; when empty it is read from (or made and saved in) StateDir.
@@ -124,7 +128,7 @@ func New(cfg Config) *Agent {
 	a := &Agent{cfg: cfg, log: cfg.Logger.With(logx.KeyComponent, "agent"),
 		runners: map[string]*runnerEntry{}, done: map[string]bool{}}
 	if cfg.Plane != nil {
-		a.vpc = newVPCNetwork(cfg.Plane, cfg.Control, filepath.Join(cfg.StateDir, "enis"), cfg.FirstRulesTimeout, cfg.Logger)
+		a.vpc = newVPCNetwork(cfg.Plane, cfg.Control, filepath.Join(cfg.StateDir, "enis"), cfg.FirstRulesTimeout, routerLinger(cfg.VPCRouterLinger), cfg.Logger)
 		a.cfg.Network = a.vpc
 	}
 	if cfg.TaskEndpoint {
@@ -339,4 +343,18 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// defaultRouterLinger keeps an idle VPC's router long enough for a job that runs every few
+// minutes, and not much longer.
+const defaultRouterLinger = 5 * time.Minute
+
+func routerLinger(d time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return defaultRouterLinger
+	case d < 0:
+		return 0
+	}
+	return d
 }

@@ -61,7 +61,7 @@ func (h *realHost) runVPC(t *testing.T, netDir string, times *setupTimes) func()
 		t.Fatal(err)
 	}
 	a := agent.New(agent.Config{Control: h.ctl, Runtime: rt, RuntimeName: "runc", Puller: h.store, StateDir: h.dir,
-		HostID: "host-test", HeartbeatInterval: time.Second, Plane: plane, Logger: slog.New(times)})
+		HostID: "host-test", HeartbeatInterval: time.Second, Plane: plane, VPCRouterLinger: -1, Logger: slog.New(times)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()

@@ -21,8 +21,9 @@ import (
 // vpcNetwork is the taskrunner.Network of a host with a VPC data plane. A task with an ENI gets
 // its interface in its VPC's router; a task without one keeps a loopback-only namespace. For
 // every VPC with a task on this host it follows the control plane's security snapshots and
-// applies each to the kernel, and it stops following (and removes the VPC's router) when the
-// VPC's last task here is released.
+// applies each to the kernel. When the VPC's last task here is released, the router stays,
+// still following the snapshots, for linger: the VPC's next task starts without building a
+// router and waiting for its first rules. Then it stops following and removes the router.
 //
 // Which task holds which ENI is recorded on disk before the ENI is attached, so Release finds
 // it after an agent restart, and Recover resumes following the VPCs of the tasks still here.
@@ -33,6 +34,8 @@ type vpcNetwork struct {
 	log     *slog.Logger
 	// firstRules bounds the wait for a VPC's first snapshot before a task is given up.
 	firstRules time.Duration
+	// linger is how long a VPC's router outlives its last task here; 0 removes it at once.
+	linger time.Duration
 
 	mu     sync.Mutex
 	vpcs   map[string]*vpcFollow
@@ -87,13 +90,16 @@ type vpcFollow struct {
 	subnets map[string]network.Subnet // the subnets of this host's tasks
 	snap    *model.NetworkSnapshot    // the newest snapshot received
 	ensured *network.VPC              // what EnsureVPC was last given; nil until it succeeded
+
+	// idle removes the router once linger has passed without a task; guarded by vpcNetwork.mu.
+	idle *time.Timer
 }
 
-func newVPCNetwork(plane network.DataPlane, control Control, dir string, firstRules time.Duration, log *slog.Logger) *vpcNetwork {
+func newVPCNetwork(plane network.DataPlane, control Control, dir string, firstRules, linger time.Duration, log *slog.Logger) *vpcNetwork {
 	if firstRules <= 0 {
 		firstRules = 10 * time.Second
 	}
-	return &vpcNetwork{plane: plane, control: control, dir: dir, firstRules: firstRules,
+	return &vpcNetwork{plane: plane, control: control, dir: dir, firstRules: firstRules, linger: max(linger, 0),
 		log: log.With(logx.KeyComponent, "vpcnet"), vpcs: map[string]*vpcFollow{}, tasks: map[string]taskENI{}}
 }
 
@@ -135,7 +141,33 @@ func (n *vpcNetwork) Recover(ctx context.Context) error {
 			return err
 		}
 	}
+	n.removeIdleLeftovers(ctx)
 	return nil
+}
+
+// idleMarker marks a VPC whose router lingers without a task, so the next agent removes the
+// routers this one left idle.
+func (n *vpcNetwork) idleMarker(vpcID string) string {
+	return filepath.Join(n.dir, "idle", vpcID)
+}
+
+// removeIdleLeftovers removes the routers a previous agent left lingering, unless a task of
+// theirs is here again.
+func (n *vpcNetwork) removeIdleLeftovers(ctx context.Context) {
+	ents, _ := os.ReadDir(filepath.Join(n.dir, "idle"))
+	for _, e := range ents {
+		id := e.Name()
+		n.mu.Lock()
+		_, followed := n.vpcs[id]
+		n.mu.Unlock()
+		if !followed {
+			if err := n.plane.DeleteVPC(ctx, id); err != nil && !errors.Is(err, network.ErrVPCInUse) {
+				n.log.Warn("remove idle vpc router", "vpc", id, logx.KeyError, err)
+				continue
+			}
+		}
+		_ = os.Remove(n.idleMarker(id))
+	}
 }
 
 // Setup attaches the task's ENI: it makes sure the VPC's router and the task's subnet exist,
@@ -244,6 +276,11 @@ func (n *vpcNetwork) track(rec taskENI, cidr netip.Prefix, eni localENI, sub net
 	n.tasks[rec.TaskID] = rec
 	v, ok := n.vpcs[rec.VpcID]
 	if ok {
+		if v.idle != nil { // a lingering router has a task again
+			v.idle.Stop()
+			v.idle = nil
+			_ = os.Remove(n.idleMarker(v.id))
+		}
 		v.mu.Lock()
 		v.local[rec.TaskID], v.subnets[sub.ID] = eni, sub
 		v.mu.Unlock()
@@ -258,38 +295,89 @@ func (n *vpcNetwork) track(rec taskENI, cidr netip.Prefix, eni localENI, sub net
 	return v, nil
 }
 
-// untrack forgets the task; after a VPC's last task the VPC is no longer followed and its
-// router is removed. n.mu is held throughout, so a new task of the VPC waits for the removal
-// and then builds the router afresh.
+// untrack forgets the task. After a VPC's last task the router lingers (see vpcNetwork), or
+// with no linger is removed at once: n.mu is held throughout, so a new task of the VPC waits
+// for the removal and then builds the router afresh.
 func (n *vpcNetwork) untrack(ctx context.Context, rec taskENI) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	delete(n.tasks, rec.TaskID)
-	for _, t := range n.tasks {
-		if t.VpcID == rec.VpcID {
-			return nil
-		}
+	if n.hasTaskLocked(rec.VpcID) {
+		return nil
 	}
 	v, ok := n.vpcs[rec.VpcID]
 	if !ok {
 		return nil
 	}
-	delete(n.vpcs, rec.VpcID)
+	if n.linger > 0 && !n.closed {
+		if err := os.MkdirAll(filepath.Dir(n.idleMarker(v.id)), 0o700); err == nil {
+			_ = os.WriteFile(n.idleMarker(v.id), nil, 0o600)
+		}
+		if v.idle == nil {
+			v.idle = time.AfterFunc(n.linger, func() { n.retire(v) })
+		}
+		return nil
+	}
+	return n.removeLocked(ctx, v)
+}
+
+func (n *vpcNetwork) hasTaskLocked(vpcID string) bool {
+	for _, t := range n.tasks {
+		if t.VpcID == vpcID {
+			return true
+		}
+	}
+	return false
+}
+
+// retire removes a lingering router whose linger has passed, unless a task came back.
+func (n *vpcNetwork) retire(v *vpcFollow) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed || n.vpcs[v.id] != v || v.idle == nil || n.hasTaskLocked(v.id) {
+		return
+	}
+	v.idle = nil
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := n.removeLocked(ctx, v); err != nil {
+		n.log.Warn("remove idle vpc router", "vpc", v.id, logx.KeyError, err)
+		return
+	}
+	_ = os.Remove(n.idleMarker(v.id))
+}
+
+// removeLocked stops following v and removes its router; n.mu is held.
+func (n *vpcNetwork) removeLocked(ctx context.Context, v *vpcFollow) error {
+	delete(n.vpcs, v.id)
 	v.cancel()
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.gone = true
-	if err := n.plane.DeleteVPC(ctx, rec.VpcID); err != nil && !errors.Is(err, network.ErrVPCInUse) {
-		return fmt.Errorf("remove vpc %s router: %w", rec.VpcID, err)
+	if err := n.plane.DeleteVPC(ctx, v.id); err != nil && !errors.Is(err, network.ErrVPCInUse) {
+		return fmt.Errorf("remove vpc %s router: %w", v.id, err)
 	}
 	return nil
 }
 
-// close stops following every VPC; the kernel state stays for the next agent.
+// close stops following every VPC; the kernel state of the VPCs with tasks stays for the next
+// agent, and the routers that only lingered go.
 func (n *vpcNetwork) close() {
 	n.mu.Lock()
 	n.closed = true
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	for _, v := range n.vpcs {
+		if v.idle != nil {
+			v.idle.Stop()
+			v.idle = nil
+			if err := n.removeLocked(ctx, v); err != nil {
+				n.log.Warn("remove idle vpc router", "vpc", v.id, logx.KeyError, err)
+			} else {
+				_ = os.Remove(n.idleMarker(v.id))
+			}
+			continue
+		}
 		v.cancel()
 	}
 	n.mu.Unlock()

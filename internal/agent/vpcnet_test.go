@@ -3,6 +3,8 @@ package agent_test
 import (
 	"context"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,11 +22,17 @@ const (
 )
 
 // vpcHost is a fake host with a fake VPC data plane.
+// runVPC runs an agent whose VPC routers go with their last task (no linger).
 func (h *fakeHost) runVPC(t *testing.T, plane network.DataPlane, firstRules time.Duration) (*agent.Agent, func()) {
+	t.Helper()
+	return h.runVPCLinger(t, plane, firstRules, -1)
+}
+
+func (h *fakeHost) runVPCLinger(t *testing.T, plane network.DataPlane, firstRules, linger time.Duration) (*agent.Agent, func()) {
 	t.Helper()
 	a := agent.New(agent.Config{Control: h.ctl, Runtime: h.rt, RuntimeName: "fake", Puller: h.puller,
 		Rootfs: taskrunner.FakeRootfs{}, StateDir: h.dir, CPU: 4096, MemoryMiB: 8192, Plane: plane,
-		FirstRulesTimeout: firstRules, LocalRegistryHost: "127.0.0.1:4566", HeartbeatInterval: 20 * time.Millisecond,
+		FirstRulesTimeout: firstRules, VPCRouterLinger: linger, LocalRegistryHost: "127.0.0.1:4566", HeartbeatInterval: 20 * time.Millisecond,
 		OrphanGrace: 100 * time.Millisecond, TimeUnit: 10 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -191,4 +199,77 @@ func TestVPCTaskSurvivesAgentRestart(t *testing.T) {
 	h.ctl.StopTask(as.Task.ID, model.StopUserInitiated, "by test")
 	waitStatus(t, h.ctl, as.Task.ID, model.TaskStopped)
 	eventually(t, "eni detached", func() bool { return len(plane.ENIs()) == 0 && h.ctl.NetworkWatchers(testVPC) == 0 })
+}
+
+// TestVPCRouterLingers: the router outlives the VPC's last task for the linger, still following
+// the VPC's rules, so the next task reuses it; after the linger it goes, and a router left
+// lingering by a stopped agent is removed by the next one.
+func TestVPCRouterLingers(t *testing.T) {
+	h := newFakeHost(t)
+	plane := network.NewFake()
+	h.ctl.SetNetwork(webSnapshot())
+	_, stop := h.runVPCLinger(t, plane, 0, 400*time.Millisecond)
+	host := h.hostID(t)
+	run := func(ip string) model.Assignment {
+		as := assignmentOn(host)
+		as.Network = taskNetwork(ip, "sg-web")
+		h.ctl.Assign(as)
+		waitStatus(t, h.ctl, as.Task.ID, model.TaskRunning)
+		return as
+	}
+	first := run("10.1.1.10")
+	h.ctl.StopTask(first.Task.ID, model.StopUserInitiated, "by test")
+	waitStatus(t, h.ctl, first.Task.ID, model.TaskStopped)
+	if _, ok := plane.VPC(testVPC); !ok || h.ctl.NetworkWatchers(testVPC) != 1 {
+		t.Fatalf("right after its last task: router kept %v, %d watches; want the router and 1 watch", ok, h.ctl.NetworkWatchers(testVPC))
+	}
+	// Rules keep following while it lingers.
+	snap := webSnapshot()
+	snap.Groups[0].Rules = nil
+	h.ctl.SetNetwork(snap)
+	eventually(t, "a lingering router follows rule changes", func() bool {
+		v, _ := plane.VPC(testVPC)
+		return len(v.Groups) == 1 && len(v.Groups[0].Ingress) == 0
+	})
+	time.Sleep(200 * time.Millisecond)
+	second := run("10.1.1.11") // within the linger: the timer is cancelled
+	time.Sleep(500 * time.Millisecond)
+	if _, ok := plane.VPC(testVPC); !ok {
+		t.Fatal("the router went while a task of its vpc runs")
+	}
+	h.ctl.StopTask(second.Task.ID, model.StopUserInitiated, "by test")
+	waitStatus(t, h.ctl, second.Task.ID, model.TaskStopped)
+	eventually(t, "the router goes after the linger", func() bool {
+		_, ok := plane.VPC(testVPC)
+		return !ok && h.ctl.NetworkWatchers(testVPC) == 0
+	})
+
+	// An agent that stops cleanly removes the router that only lingered.
+	third := run("10.1.1.12")
+	h.ctl.StopTask(third.Task.ID, model.StopUserInitiated, "by test")
+	waitStatus(t, h.ctl, third.Task.ID, model.TaskStopped)
+	if _, ok := plane.VPC(testVPC); !ok {
+		t.Fatal("the router did not linger")
+	}
+	stop()
+	if _, ok := plane.VPC(testVPC); ok {
+		t.Fatal("a lingering router outlived its agent's clean stop")
+	}
+	// One that was killed leaves it and its marker; the next agent removes both.
+	if err := plane.EnsureVPC(t.Context(), network.VPC{ID: testVPC, CIDR: netip.MustParsePrefix("10.1.0.0/16")}); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(h.dir, "enis", "idle", testVPC)
+	if err := os.MkdirAll(filepath.Dir(marker), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.runVPCLinger(t, plane, 0, time.Hour)
+	eventually(t, "the next agent removes the router left lingering", func() bool {
+		_, ok := plane.VPC(testVPC)
+		_, err := os.Stat(marker)
+		return !ok && os.IsNotExist(err)
+	})
 }

@@ -159,9 +159,10 @@ func TestVPCEgress(t *testing.T) {
 	e.stop(t, arn)
 }
 
-// TestVPCChurnLeavesNothing starts and stops 50 tasks in a VPC beside a serving task, then
-// checks that no veth, task namespace, interface record or nftables set element of a stopped
-// task is left; a server restart after that keeps the serving task reachable.
+// TestVPCChurnLeavesNothing starts and stops 200 tasks in a VPC beside a serving task, then
+// checks that no veth, task namespace, route, interface record (the agent's and EC2's),
+// nftables set element or IP allocation of a stopped task is left; a server restart after that
+// keeps the serving task reachable, with its rules, from a task started after the restart.
 func TestVPCChurnLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	e := newVPCEnv(t, dir)
@@ -172,10 +173,11 @@ func TestVPCChurnLeavesNothing(t *testing.T) {
 	ip := detail(task, "privateIPv4Address")
 
 	begin := time.Now()
-	for range 5 {
+	const churn = 200
+	for range churn / 10 {
 		waitStopped(t, e.ecs, e.run(t, e.shTD, a.subnet, []string{client}, "exit 0", 10)...)
 	}
-	t.Logf("50 task starts and stops in %v", time.Since(begin))
+	t.Logf("%d task starts and stops in %v", churn, time.Since(begin))
 
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		links := inRouter(t, dir, a.vpc, "ip", "-o", "link", "show")
@@ -189,6 +191,26 @@ func TestVPCChurnLeavesNothing(t *testing.T) {
 		if len(namespaces) != 1 || len(records) != 1 {
 			leaks = append(leaks, fmt.Sprintf("task namespaces %v, interface records %v; want one each", namespaces, records))
 		}
+		routes := inRouter(t, dir, a.vpc, "ip", "-4", "route", "show")
+		// 10.2.0.1, the subnet's gateway on the router's lo, is the routes' source address.
+		if hosts := slices.DeleteFunc(addressesIn(routes, "10.2."), func(a string) bool { return a == "10.2.0.1" }); len(hosts) != 1 || hosts[0] != ip {
+			leaks = append(leaks, fmt.Sprintf("host routes in the router to %v, want only the serving task's %s:\n%s", hosts, ip, routes))
+		}
+		subnets, err := e.ec2.DescribeSubnets(t.Context(), &ec2.DescribeSubnetsInput{SubnetIds: []string{a.subnet}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := aws.ToInt32(subnets.Subnets[0].AvailableIpAddressCount); n != 250 {
+			leaks = append(leaks, fmt.Sprintf("subnet %s has %d free addresses, want 250 (251 less the serving task's)", a.subnet, n))
+		}
+		enis, err := e.ec2.DescribeNetworkInterfaces(t.Context(), &ec2.DescribeNetworkInterfacesInput{
+			Filters: []ec2types.Filter{{Name: aws.String("vpc-id"), Values: []string{a.vpc}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(enis.NetworkInterfaces) != 1 {
+			leaks = append(leaks, fmt.Sprintf("%d network interfaces in the vpc, want 1", len(enis.NetworkInterfaces)))
+		}
 		// The VPC's resolver (base + 2) is in the rules for good: it is no task's address.
 		addrs := slices.DeleteFunc(addressesIn(ruleset, "10.2."), func(a string) bool { return a == "10.2.0.2" })
 		if len(addrs) != 0 && (len(addrs) != 1 || addrs[0] != ip) {
@@ -198,19 +220,37 @@ func TestVPCChurnLeavesNothing(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after 50 tasks:\n%s", strings.Join(leaks, "\n"))
+			t.Fatalf("after %d tasks:\n%s", churn, strings.Join(leaks, "\n"))
 		}
 	}
 
 	e.s.Kill()
-	e.reconnect(t, startServer(t, dir))
+	e.reconnect(t, startServer(t, dir, "--vpc-router-linger", "3s"))
 	url := "http://" + ip + ":8080/health"
 	if got := e.exitOf(t, a.subnet, []string{client}, fetchScript(url, 5)); got != 0 {
 		t.Fatalf("after a server restart: client exit %d, want 0", got)
 	}
+	// The rules are still enforced, and a change made after the restart still applies.
+	if got := e.exitOf(t, a.subnet, nil, fetchScript(url, 1)); got != 1 {
+		t.Fatalf("after a server restart, a task of the vpc's default group: exit %d, want 1 (no rule allows it)", got)
+	}
+	e.revoke(t, web, tcpFromGroup(8080, client))
+	time.Sleep(time.Second)
+	if got := e.exitOf(t, a.subnet, []string{client}, fetchScript(url, 1)); got != 1 {
+		t.Fatalf("after a server restart, a client whose rule was revoked: exit %d, want 1", got)
+	}
+	// The router lingers after the vpc's last task (--vpc-router-linger), then goes.
 	e.stop(t, arn)
-	if _, err := os.Stat(filepath.Join(dir, "net", "netns", "vpc", a.vpc)); !os.IsNotExist(err) {
-		t.Errorf("the vpc's router outlived its last task: %v", err)
+	router := filepath.Join(dir, "net", "netns", "vpc", a.vpc)
+	if _, err := os.Stat(router); err != nil {
+		t.Errorf("the vpc's router did not linger after its last task: %v", err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for _, err := os.Stat(router); !os.IsNotExist(err); _, err = os.Stat(router) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the vpc's router outlived its linger: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -46,18 +46,17 @@ func (o ociCLI) run(ctx context.Context, args ...string) error {
 	return nil
 }
 
-// create sets the container up; its init then waits for start. Its stdio are the container's.
-func (o ociCLI) create(ctx context.Context, id, bundle, pidFile, logFile string, stdout, stderr *os.File) error {
-	cmd := o.command(ctx, "--log", logFile, "--log-format", "json", "create",
+// runDetached creates and starts the container in one runtime call (one process less than
+// create and start) and returns once it runs. Its stdio are the container's.
+func (o ociCLI) runDetached(ctx context.Context, id, bundle, pidFile, logFile string, stdout, stderr *os.File) error {
+	cmd := o.command(ctx, "--log", logFile, "--log-format", "json", "run", "--detach",
 		"--bundle", bundle, "--pid-file", pidFile, id)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s create: %w: %s", o.Kind, err, lastLogError(logFile))
+		return fmt.Errorf("%s run: %w: %s", o.Kind, err, lastLogError(logFile))
 	}
 	return nil
 }
-
-func (o ociCLI) start(ctx context.Context, id string) error { return o.run(ctx, "start", id) }
 
 func (o ociCLI) kill(ctx context.Context, id string, sig syscall.Signal) error {
 	return o.run(ctx, "kill", id, strconv.Itoa(int(sig)))

@@ -11,10 +11,13 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	goruntime "runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,6 +33,8 @@ func ShimMain(args []string) int {
 		return 2
 	}
 	ready := os.NewFile(uintptr(*readyFD), "ready")
+	// A shim waits almost all its life, one per task: one P is plenty, and each P costs memory.
+	goruntime.GOMAXPROCS(1)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "shim", "dir", *dir)
 	s, err := newShim(taskDir(*dir), logger)
 	if err == nil {
@@ -64,6 +69,7 @@ type shim struct {
 	mu         sync.Mutex
 	containers map[string]*shimContainer
 	stopping   bool
+	trimTimer  *time.Timer
 
 	doneOnce sync.Once
 	done     chan struct{} // closed when shutdown is complete and answered
@@ -145,13 +151,31 @@ func (s *shim) serveConn(conn net.Conn) {
 			wmu.Lock()
 			_, _ = conn.Write(append(line, '\n'))
 			wmu.Unlock()
-			if req.Method == methodShutdown {
+			switch req.Method {
+			case methodShutdown:
 				// Only now that the reply is out may the process end.
 				s.doneOnce.Do(func() { close(s.done) })
+			case methodStart, methodExec:
+				s.trim()
 			}
 		}()
 	}
 }
+
+// trim gives the memory a start or an exec used back to the system, once the burst of them is
+// over: a shim then sits idle for the task's life, and there is one per task.
+func (s *shim) trim() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.trimTimer == nil {
+		s.trimTimer = time.AfterFunc(trimDelay, debug.FreeOSMemory)
+		return
+	}
+	s.trimTimer.Reset(trimDelay)
+}
+
+// trimDelay is how long after the last start or exec a shim returns its free memory.
+const trimDelay = 200 * time.Millisecond
 
 func (s *shim) handle(req shimRequest) shimResponse {
 	ctx := context.Background()

@@ -76,8 +76,8 @@ func (s *shim) start(ctx context.Context, name string) (*containerRecord, error)
 	return &rec, nil
 }
 
-// launch creates and starts the container, and leaves a goroutine waiting for its exit; reaping
-// says whether that goroutine runs (and so records the exit) even when launch failed.
+// launch runs the container and leaves a goroutine waiting for its exit; reaping says whether
+// that goroutine runs (and so records the exit) even when launch failed.
 func (s *shim) launch(ctx context.Context, c *shimContainer) (reaping bool, err error) {
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -89,8 +89,10 @@ func (s *shim) launch(ctx context.Context, c *shimContainer) (reaping bool, err 
 		outW.Close()
 		return false, fmt.Errorf("stderr pipe: %w", err)
 	}
+	// The container's cgroup is new: any OOM kill it counts from here on is the container's.
+	containerOOMBase := s.cgroups.oomKills(s.containerCgroup(c.name))
 	pidFile := filepath.Join(c.dir, "init.pid")
-	err = s.oci.create(ctx, c.ociID, c.dir, pidFile, filepath.Join(c.dir, "runc.log"), outW, errW)
+	err = s.oci.runDetached(ctx, c.ociID, c.dir, pidFile, filepath.Join(c.dir, "runc.log"), outW, errW)
 	// The container holds its own copies of the write ends now.
 	outW.Close()
 	errW.Close()
@@ -104,35 +106,36 @@ func (s *shim) launch(ctx context.Context, c *shimContainer) (reaping bool, err 
 	if err != nil {
 		outR.Close()
 		errR.Close()
+		_ = s.oci.kill(ctx, c.ociID, unix.SIGKILL)
 		s.forget(ctx, c)
 		return false, err
 	}
+	// The container runs already; as the subreaper we collect its init once the runtime exited,
+	// even if it ended before this point (it stays a zombie until reaped).
+	c.update(func(r *containerRecord) { r.Pid, r.StartedAt, r.Status = pid, time.Now(), StatusRunning })
 	logs, err := s.startLogs(c, outR, errR)
 	if err != nil {
 		outR.Close()
 		errR.Close()
 		_ = unix.Kill(pid, unix.SIGKILL)
-		s.forget(ctx, c)
-		return false, err
+		logs = closedChan()
 	}
-	containerOOMBase := s.cgroups.oomKills(s.containerCgroup(c.name))
-	c.update(func(r *containerRecord) { r.Pid, r.StartedAt = pid, time.Now() })
 	s.reapers.Add(1)
 	go func() {
 		defer s.reapers.Done()
 		s.reap(c, pid, logs, containerOOMBase)
 	}()
-	if err := s.oci.start(ctx, c.ociID); err != nil {
-		_ = s.signalContainer(ctx, c, unix.SIGKILL)
+	if err != nil {
 		<-c.exited
 		return true, err
 	}
-	c.update(func(r *containerRecord) {
-		if r.Status == StatusCreated { // it may have exited already
-			r.Status = StatusRunning
-		}
-	})
 	return true, nil
+}
+
+func closedChan() <-chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
 }
 
 // forget removes what a failed create left in the OCI runtime.

@@ -64,7 +64,9 @@ func (r containerRecord) status() ContainerStatus {
 }
 
 // writeJSONAtomic replaces path so readers see the old or the new content, never a mix, even
-// across a crash.
+// when the writer is killed. It does not fsync: these files describe processes, which do not
+// outlive the host, and a start would otherwise wait on the disk several times. A record torn
+// by a host crash names a task that is gone; DeleteTask cleans up after it.
 func writeJSONAtomic(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -78,10 +80,6 @@ func writeJSONAtomic(path string, v any) error {
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync %s: %w", filepath.Base(path), err)
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)

@@ -19,11 +19,34 @@ import (
 type Store struct {
 	cli    *clientv3.Client
 	prefix string
+	// serializable reads answer from the member's applied state without a quorum round.
+	serializable bool
 }
 
+// Option changes how a Store works.
+type Option func(*Store)
+
+// LocalReads makes reads serializable: the member answers from what it has applied, without
+// confirming its leadership first, so a read never waits behind a write's disk sync. Use it
+// only with a single-member etcd (the embedded one): a write is applied before it is
+// acknowledged, so such reads still see every acknowledged write.
+func LocalReads() Option { return func(s *Store) { s.serializable = true } }
+
 // New returns a store over cli whose keys start with prefix (for example "/gantry").
-func New(cli *clientv3.Client, prefix string) *Store {
-	return &Store{cli: cli, prefix: strings.TrimSuffix(prefix, "/")}
+func New(cli *clientv3.Client, prefix string, opts ...Option) *Store {
+	s := &Store{cli: cli, prefix: strings.TrimSuffix(prefix, "/")}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// get reads from etcd with the store's read consistency.
+func (s *Store) get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	if s.serializable {
+		opts = append(opts, clientv3.WithSerializable())
+	}
+	return s.cli.Get(ctx, key, opts...)
 }
 
 // Client exposes the etcd client for leases and elections; repositories never need it.
@@ -114,7 +137,7 @@ func (t *table[T, R]) decode(raw []byte) (T, error) {
 
 // Get reads one value; a missing key is apierr.NotFound.
 func (t *table[T, R]) Get(ctx context.Context, k string) (Versioned[T], error) {
-	resp, err := t.s.cli.Get(ctx, t.key(k))
+	resp, err := t.s.get(ctx, t.key(k))
 	if err != nil {
 		return Versioned[T]{}, fmt.Errorf("get %s %q: %w", t.dir, k, err)
 	}
@@ -224,7 +247,7 @@ func (t *table[T, R]) List(ctx context.Context, prefix, after string, limit int)
 	if limit > 0 {
 		opts = append(opts, clientv3.WithLimit(int64(limit)))
 	}
-	resp, err := t.s.cli.Get(ctx, from, opts...)
+	resp, err := t.s.get(ctx, from, opts...)
 	if err != nil {
 		return Page[T]{}, fmt.Errorf("list %s %q: %w", t.dir, prefix, err)
 	}

@@ -13,8 +13,8 @@ import (
 )
 
 // contractEnv is a fresh pair of tables in a store over cli under a new prefix.
-func contractEnv(cli *clientv3.Client, prefix string) storetest.Env {
-	s := store.New(cli, prefix)
+func contractEnv(cli *clientv3.Client, prefix string, opts ...store.Option) storetest.Env {
+	s := store.New(cli, prefix, opts...)
 	return storetest.Env{
 		Items:  store.NewTestTable[storetest.Item](s, "contract/items"),
 		Others: store.NewTestTable[storetest.Item](s, "contract/others"),
@@ -25,6 +25,15 @@ func contractEnv(cli *clientv3.Client, prefix string) storetest.Env {
 func TestContractEmbeddedEtcd(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Env {
 		return contractEnv(testutil.Etcd(t))
+	})
+}
+
+// TestContractLocalReads: serializable reads on the single-member embedded etcd (what gantry
+// server uses by default) keep the whole contract, read-your-writes included.
+func TestContractLocalReads(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Env {
+		cli, prefix := testutil.Etcd(t)
+		return contractEnv(cli, prefix, store.LocalReads())
 	})
 }
 

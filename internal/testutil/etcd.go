@@ -5,8 +5,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -26,7 +32,8 @@ var (
 func Etcd(t testing.TB) (*clientv3.Client, string) {
 	t.Helper()
 	etcdOnce.Do(func() {
-		etcdDir, etcdErr = os.MkdirTemp("", "gantry-test-etcd-")
+		removeDeadEtcdDirs(os.TempDir())
+		etcdDir, etcdErr = os.MkdirTemp("", fmt.Sprintf("%s%d-", etcdDirPrefix, os.Getpid()))
 		if etcdErr != nil {
 			return
 		}
@@ -36,6 +43,32 @@ func Etcd(t testing.TB) (*clientv3.Client, string) {
 		t.Fatalf("embedded etcd: %v", etcdErr)
 	}
 	return etcdNode.Client(), "/test-" + RandomHex(6)
+}
+
+// etcdDirPrefix starts the name of each test binary's etcd directory, followed by its pid.
+const etcdDirPrefix = "gantry-test-etcd-"
+
+// removeDeadEtcdDirs removes the etcd directories of test binaries that have exited: the member
+// lives as long as its process, so nothing removes its directory but the next test binary.
+func removeDeadEtcdDirs(tmp string) {
+	ents, _ := os.ReadDir(tmp)
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), etcdDirPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || processAlive(pid) {
+			continue
+		}
+		_ = os.RemoveAll(filepath.Join(tmp, e.Name()))
+	}
+}
+
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // RandomHex returns n random bytes as hex.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,18 +23,19 @@ func main() {
 	moto := flag.String("moto", "moto_server", "the moto_server command (the peer)")
 	workers := flag.Int("workers", 8, "concurrent clients")
 	duration := flag.Duration("duration", 10*time.Second, "how long each endpoint is measured")
+	serverArgs := flag.String("server-args", "", "more gantry server flags, space-separated (e.g. --debug-listen 127.0.0.1:6060 to profile it)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *gantry, *moto, bench.Config{Workers: *workers, Duration: *duration}); err != nil {
+	if err := run(ctx, *gantry, strings.Fields(*serverArgs), *moto, bench.Config{Workers: *workers, Duration: *duration}); err != nil {
 		fmt.Fprintln(os.Stderr, "taskdefs:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, gantryBin, motoCmd string, cfg bench.Config) error {
+func run(ctx context.Context, gantryBin string, serverArgs []string, motoCmd string, cfg bench.Config) error {
 	fmt.Printf("RegisterTaskDefinition + DescribeTaskDefinition, AWS SDK for Go v2, %d workers, %s per endpoint, %d CPUs\n", cfg.Workers, cfg.Duration, runtime.NumCPU())
-	g, err := measureGantry(ctx, gantryBin, cfg)
+	g, err := measureGantry(ctx, gantryBin, serverArgs, cfg)
 	if err != nil {
 		return err
 	}
@@ -56,13 +58,13 @@ func report(r bench.Result) {
 	}
 }
 
-func measureGantry(ctx context.Context, bin string, cfg bench.Config) (bench.Result, error) {
+func measureGantry(ctx context.Context, bin string, serverArgs []string, cfg bench.Config) (bench.Result, error) {
 	dir, err := os.MkdirTemp("", "gantry-bench-")
 	if err != nil {
 		return bench.Result{}, err
 	}
 	defer os.RemoveAll(dir)
-	s, err := e2e.Start(ctx, e2e.Options{Binary: bin, DataDir: dir, Args: []string{"--log-level", "warn"}})
+	s, err := e2e.Start(ctx, e2e.Options{Binary: bin, DataDir: dir, Args: append([]string{"--log-level", "warn"}, serverArgs...)})
 	if err != nil {
 		return bench.Result{}, err
 	}

@@ -82,6 +82,8 @@ type Runner struct {
 
 	// published is the state Endpoint readers see; guarded by mu.
 	published TaskState
+	// reports go to the control plane from their own goroutine while Run runs.
+	reports *reportQueue
 }
 
 // scope holds the contexts of one Run: ctx ends when the agent stops; stop also ends when the
@@ -151,7 +153,7 @@ func New(cfg Config) *Runner {
 		cfg.Logger = logx.Discard()
 	}
 	t := cfg.Assignment.Task
-	r := &Runner{cfg: cfg, id: t.ID, wake: make(chan struct{}, 1),
+	r := &Runner{cfg: cfg, id: t.ID, wake: make(chan struct{}, 1), reports: newReportQueue(),
 		log: cfg.Logger.With(logx.KeyComponent, "taskrunner", logx.KeyTaskARN, t.ARN()), health: model.HealthUnknown}
 	for _, d := range cfg.Assignment.Definition.ContainerDefinitions {
 		c := &container{def: d, status: model.ContainerPending, runtimeID: t.ID + "-" + d.Name, health: model.HealthUnknown}
@@ -215,6 +217,11 @@ func (r *Runner) Run(ctx context.Context) error {
 	sc := &scope{ctx: ctx, stop: stopCtx, health: healthCtx, cancelHealth: cancelHealth}
 	defer r.stopHealthChecks(sc)
 	defer r.stopLogs()
+	// Reports leave from their own goroutine; Run returns once the last one was sent (or the
+	// agent stops: the next agent reports again when it adopts the task).
+	sent := make(chan struct{})
+	go func() { defer close(sent); r.sendReports(ctx) }()
+	defer func() { r.reports.close(); <-sent }()
 	r.mu.Lock()
 	r.cancelStop = cancel
 	if r.stopWanted {

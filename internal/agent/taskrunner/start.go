@@ -22,9 +22,21 @@ func (r *Runner) pending(sc *scope) (model.TaskStatus, error) {
 		return model.TaskStopping, nil
 	}
 	t0 := time.Now()
+	// The sandbox (cgroup, shim) needs nothing from the steps before the containers: it is
+	// made while secrets, images and root filesystems are.
+	sandbox := make(chan error, 1)
+	go func() { sandbox <- r.createSandbox(sc.ctx) }()
+	sandboxErr := func() error {
+		err := <-sandbox
+		if err == nil {
+			r.created = true
+		}
+		return err
+	}
 	// Secrets come first, as on Fargate: "unable to pull secrets or registry auth".
 	secrets, err := r.resolveSecrets(sc.stop)
 	if err != nil {
+		_ = sandboxErr()
 		if sc.stop.Err() == nil {
 			r.fail(model.StopTaskFailedToStart, err.Error())
 		}
@@ -32,17 +44,22 @@ func (r *Runner) pending(sc *scope) (model.TaskStatus, error) {
 	}
 	imgs, err := r.pull(sc)
 	if err != nil {
+		_ = sandboxErr()
 		return model.TaskStopping, nil // pull recorded the failure
 	}
 	t1 := time.Now()
 	if err := r.prepare(imgs, secrets); err != nil {
+		_ = sandboxErr()
 		r.fail(model.StopTaskFailedToStart, "ResourceInitializationError: "+err.Error())
 		return model.TaskStopping, nil
 	}
 	t2 := time.Now()
-	if err := r.createTask(sc.ctx); err != nil {
+	if err := sandboxErr(); err != nil {
 		r.fail(model.StopTaskFailedToStart, "ResourceInitializationError: "+err.Error())
 		return model.TaskStopping, nil
+	}
+	if err := r.save(); err != nil {
+		return model.TaskStopping, err
 	}
 	if err := r.serveEndpoint(sc.ctx); err != nil {
 		r.fail(model.StopTaskFailedToStart, "ResourceInitializationError: task metadata endpoint: "+err.Error())
@@ -51,7 +68,7 @@ func (r *Runner) pending(sc *scope) (model.TaskStatus, error) {
 	t3 := time.Now()
 	next, err := r.startContainers(sc)
 	// Where a start's time goes, for whoever tunes it: --log-level debug.
-	r.log.Debug("task start phases", "pull", t1.Sub(t0), "rootfs", t2.Sub(t1), "sandbox", t3.Sub(t2), "containers", time.Since(t3))
+	r.log.Debug("task start phases", "pull", t1.Sub(t0), "rootfs", t2.Sub(t1), "sandbox (beyond the rest)", t3.Sub(t2), "containers", time.Since(t3))
 	return next, err
 }
 
@@ -158,8 +175,9 @@ func (r *Runner) rootfsDir(name string) string {
 	return filepath.Join(r.cfg.StateDir, "containers", name)
 }
 
-// createTask creates the sandbox with the task's size.
-func (r *Runner) createTask(ctx context.Context) error {
+// createSandbox creates the sandbox with the task's size. It runs beside the other start steps,
+// so it touches no runner state; the caller notes that the sandbox exists.
+func (r *Runner) createSandbox(ctx context.Context) error {
 	t := r.cfg.Assignment.Task
 	spec := runtime.TaskSpec{ID: t.ID, NetNSPath: r.netnsPath}
 	if t.CPU != "" {
@@ -179,7 +197,6 @@ func (r *Runner) createTask(ctx context.Context) error {
 	if err := r.cfg.Runtime.CreateTask(ctx, spec); err != nil && !errors.Is(err, runtime.ErrTaskExists) {
 		return fmt.Errorf("create sandbox: %w", err)
 	}
-	r.created = true
 	return nil
 }
 
