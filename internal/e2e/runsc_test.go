@@ -11,8 +11,9 @@ import (
 )
 
 // TestRunscTasks runs tasks under gVisor (`gantry server --runtime runsc`): a serving task
-// reaches RUNNING and stops on request, an essential container's exit code is reported, and
-// containers of one task share localhost.
+// reaches RUNNING and stops on request, containers of one task share localhost, a container
+// that ignores SIGTERM is killed after its stopTimeout, an OOM kill is reported as under runc,
+// and an essential container's exit code is reported.
 func TestRunscTasks(t *testing.T) {
 	if _, err := exec.LookPath("runsc"); err != nil {
 		t.Fatal("runsc is not installed; `make test` builds it (scripts/setup.sh --with-gvisor)")
@@ -62,6 +63,37 @@ func TestRunscTasks(t *testing.T) {
 	if task := waitStopped(t, client, arn)[0]; task.StopCode != types.TaskStopCodeUserInitiated {
 		t.Fatalf("stopCode %s, want UserInitiated", task.StopCode)
 	}
+
+	// The same stop and memory behaviour as under runc: SIGKILL after stopTimeout for a
+	// container that ignores SIGTERM, and an OOM kill reported as ECS reports it.
+	stubborn := sdkRegister(t, client, "gvisor-stubborn", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef),
+		Command: []string{"ignore-term"}, StopTimeout: aws.Int32(2)})
+	greedy := sdkRegister(t, client, "gvisor-greedy", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef),
+		Memory: aws.Int32(32), Command: []string{"alloc", "256"}})
+	stubbornArn := aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(stubborn)})[0].TaskArn)
+	greedyArn := aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(greedy)})[0].TaskArn)
+	t.Run("SIGKILL after stopTimeout", func(t *testing.T) {
+		pollTask(t, client, stubbornArn, 2*time.Minute, "RUNNING", isStatus("RUNNING"))
+		// gVisor's pid 1, unlike Linux's, dies of a SIGTERM that comes before its handler is
+		// installed: give the program time to install it, so the test measures the timeout.
+		time.Sleep(3 * time.Second)
+		start := time.Now()
+		stopTask(t, client, stubbornArn)
+		task := pollTask(t, client, stubbornArn, time.Minute, "STOPPED", isStatus("STOPPED"))
+		if c := container(t, task, "app"); c.ExitCode == nil || *c.ExitCode != 137 {
+			t.Fatalf("a gVisor container ignoring SIGTERM must be killed (137): %s", taskSummary(task))
+		}
+		if took := time.Since(start); took < 2*time.Second || took > 8*time.Second {
+			t.Fatalf("StopTask to STOPPED took %s, want stopTimeout 2 s plus a little", took)
+		}
+	})
+	t.Run("out of memory", func(t *testing.T) {
+		task := waitStopped(t, client, greedyArn)[0]
+		c := task.Containers[0]
+		if aws.ToInt32(c.ExitCode) != 137 || aws.ToString(c.Reason) != "OutOfMemoryError: Container killed due to memory usage" {
+			t.Fatalf("gVisor OOM: %s, want exit 137 and OutOfMemoryError: Container killed due to memory usage", taskSummary(task))
+		}
+	})
 
 	exiter := sdkRegister(t, client, "gvisor-exit", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef), Command: []string{"exit", "5"}})
 	task := waitStopped(t, client, aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(exiter)})[0].TaskArn))[0]

@@ -129,3 +129,55 @@ func describeTD(td *types.TaskDefinition) string {
 	return fmt.Sprintf("family %s revision %d status %s cpu %s memory %s networkMode %s requiresCompatibilities %v",
 		aws.ToString(td.Family), td.Revision, td.Status, aws.ToString(td.Cpu), aws.ToString(td.Memory), td.NetworkMode, td.RequiresCompatibilities)
 }
+
+// TestSDKClusterSettingsAndPages reads the cluster shapes ECS answers with its optional parts
+// through the Go SDK, and pages through ListClusters with its paginator.
+func TestSDKClusterSettingsAndPages(t *testing.T) {
+	t.Parallel()
+	api := newSDK(t, startServer(t, ""))
+	ctx := t.Context()
+	var want []string
+	for i := range 5 {
+		name := fmt.Sprintf("c%d", i)
+		if _, err := api.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, clusterARNPrefix+name)
+	}
+	up, err := api.UpdateClusterSettings(ctx, &ecs.UpdateClusterSettingsInput{Cluster: aws.String("c0"),
+		Settings: []types.ClusterSetting{{Name: types.ClusterSettingNameContainerInsights, Value: aws.String("enhanced")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := up.Cluster.Settings; len(s) != 1 || aws.ToString(s[0].Value) != "enhanced" {
+		t.Errorf("UpdateClusterSettings: settings %+v, want containerInsights enhanced", s)
+	}
+	got, err := api.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{"c0"},
+		Include: []types.ClusterField{types.ClusterFieldSettings, types.ClusterFieldStatistics, types.ClusterFieldTags}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := got.Clusters[0]; len(c.Settings) != 1 || len(c.Statistics) == 0 || c.Tags == nil {
+		t.Errorf("DescribeClusters with SETTINGS, STATISTICS and TAGS: settings %+v statistics %+v tags %+v", c.Settings, c.Statistics, c.Tags)
+	}
+
+	var arns []string
+	pages := 0
+	p := ecs.NewListClustersPaginator(api, &ecs.ListClustersInput{MaxResults: aws.Int32(2)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		arns = append(arns, page.ClusterArns...)
+	}
+	if slices.Sort(arns); !slices.Equal(arns, want) || pages != 3 {
+		t.Errorf("ListClusters paginator: %d pages of %v, want 3 pages of %v", pages, arns, want)
+	}
+	_, err = api.ListClusters(ctx, &ecs.ListClustersInput{MaxResults: aws.Int32(0)})
+	var invalid *types.InvalidParameterException
+	if !errors.As(err, &invalid) {
+		t.Errorf("ListClusters maxResults 0: got %v, want *types.InvalidParameterException", err)
+	}
+}

@@ -261,6 +261,10 @@ echo ok >/data/written || exit 20
 [ "$(pwd)" = /tmp ] || exit 21
 [ "$(ulimit -Sn)" = 1024 ] || exit 22
 [ "$(ulimit -Hn)" = 2048 ] || exit 23
+[ ! -s /proc/kcore ] || exit 24
+[ -z "$(ls -A /sys/firmware 2>/dev/null)" ] || exit 25
+if echo 1 2>/dev/null >/proc/sys/kernel/panic; then exit 26; fi
+if cat /proc/keys 2>/dev/null | grep -q .; then exit 27; fi
 `
 
 // TestTaskInside runs containers that check, from the inside, what a Fargate task looks like:
@@ -303,7 +307,7 @@ func TestTaskInside(t *testing.T) {
 	})[0].TaskArn)
 	task := waitStopped(t, client, arn)[0]
 	checks := map[string]string{
-		"root":   "environment, default capabilities, pid namespace, hostname, /proc read-only, read-only root with a writable volume, workingDirectory, ulimits (a code of 10-23 names the failed line)",
+		"root":   "environment, default capabilities, pid namespace, hostname, /proc read-only, read-only root with a writable volume, workingDirectory, ulimits, masked /proc/kcore, /sys/firmware, /proc/keys and read-only /proc/sys (a code of 10-27 names the failed line)",
 		"ptrace": "capabilities.add SYS_PTRACE gives CapEff 00000000a80c25fb",
 		"user":   `user "1000:1000" runs as uid and gid 1000`,
 		"done":   "the essential container",
@@ -316,6 +320,18 @@ func TestTaskInside(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("task: %s", taskSummary(task))
+	}
+
+	// CVE-2024-21626's pattern: a working directory through a leaked descriptor would start the
+	// process in the host's filesystem. The container must never start.
+	escape := types.ContainerDefinition{Name: aws.String("escape"), Image: aws.String(ecrRef),
+		EntryPoint: []string{"/bin/sh", "-c"}, Command: []string{"ls ../../../; exit 0"}, WorkingDirectory: aws.String("/proc/self/fd/7")}
+	escapeArn := aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(sdkRegister(t, client, "cwd-escape", escape))})[0].TaskArn)
+	task = waitStopped(t, client, escapeArn)[0]
+	c := container(t, task, "escape")
+	if c.ExitCode != nil || !strings.HasPrefix(aws.ToString(c.Reason), "CannotStartContainerError") || !strings.Contains(aws.ToString(c.Reason), "/proc") ||
+		task.StopCode != types.TaskStopCodeTaskFailedToStart {
+		t.Fatalf("workingDirectory /proc/self/fd/7: %s; want the container never started (CannotStartContainerError naming /proc) and TaskFailedToStart", taskSummary(task))
 	}
 }
 

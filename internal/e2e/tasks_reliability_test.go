@@ -106,11 +106,12 @@ func TestTasksSurviveTenServerKills(t *testing.T) {
 	}
 }
 
-// TestTaskChurnLeavesNothing starts 100 tasks at once through the SDK, stops them all, and then
-// looks for anything a task left on the host: shims, cgroups, mounts, network namespaces.
+// TestTaskChurnLeavesNothing runs and stops 200 tasks through the SDK, in two rounds of 100
+// started at once, and after each round looks for anything a task left on the host: shims,
+// cgroups, mounts, network namespaces.
 func TestTaskChurnLeavesNothing(t *testing.T) {
 	t.Parallel()
-	const calls, perCall = 10, 10
+	const rounds, calls, perCall = 2, 10, 10
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	parent := "gantry-e2e-" + hex.EncodeToString(b[:])
@@ -129,10 +130,26 @@ func TestTaskChurnLeavesNothing(t *testing.T) {
 	client := newSDK(t, s)
 	appImage(t, s)
 	td := sdkRegister(t, client, "churn", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef), Command: []string{"sleep", "600"}})
+	seen := map[string]bool{}
+	for round := range rounds {
+		arns := churnRound(t, client, td, dir, cgroupDirs, calls, perCall)
+		for _, arn := range arns {
+			if seen[arn] {
+				t.Fatalf("round %d started task %s again", round+1, arn)
+			}
+			seen[arn] = true
+		}
+	}
+	t.Logf("%d tasks run and stopped", len(seen))
+}
 
+// churnRound starts calls x perCall tasks at once, checks that the leak check sees each of
+// them while they run, stops them all, and fails if anything of them is left on the host.
+func churnRound(t *testing.T, client *ecs.Client, td, dir string, cgroupDirs []string, calls, perCall int) []string {
+	t.Helper()
 	var arns []string
 	for range calls {
-		for _, task := range sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(td), Count: aws.Int32(perCall)}) {
+		for _, task := range sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(td), Count: aws.Int32(int32(perCall))}) {
 			arns = append(arns, aws.ToString(task.TaskArn))
 		}
 	}
@@ -187,6 +204,7 @@ func TestTaskChurnLeavesNothing(t *testing.T) {
 	if len(leaks) > 0 {
 		t.Fatalf("after %d tasks stopped, the host still holds:\n%s", len(arns), strings.Join(leaks, "\n"))
 	}
+	return arns
 }
 
 // taskCgroupParents lists the directories a runtime with cgroup parent makes task cgroups in.

@@ -107,10 +107,13 @@ type cliTask struct {
 	StopCode      string  `json:"stopCode"`
 	StoppedReason string  `json:"stoppedReason"`
 	CreatedAt     float64 `json:"createdAt"`
+	Connectivity  string  `json:"connectivity"`
+	ConnectAt     float64 `json:"connectivityAt"`
 	PullStartedAt float64 `json:"pullStartedAt"`
 	PullStopped   float64 `json:"pullStoppedAt"`
 	StartedAt     float64 `json:"startedAt"`
 	StoppingAt    float64 `json:"stoppingAt"`
+	ExecStoppedAt float64 `json:"executionStoppedAt"`
 	StoppedAt     float64 `json:"stoppedAt"`
 	Containers    []struct {
 		Name        string `json:"name"`
@@ -169,6 +172,13 @@ func TestCLIRunTaskLifecycle(t *testing.T) {
 	if got.CreatedAt == 0 || got.PullStartedAt < got.CreatedAt || got.PullStopped < got.PullStartedAt || got.StartedAt < got.PullStopped {
 		t.Fatalf("timestamps out of order: %+v", got)
 	}
+	// The ENI is attached (connectivityAt) before the image pull starts, as on Fargate.
+	if got.Connectivity != "CONNECTED" || got.ConnectAt < got.CreatedAt || got.ConnectAt > got.PullStartedAt {
+		t.Fatalf("connectivity %q at %f, want CONNECTED between createdAt and pullStartedAt: %+v", got.Connectivity, got.ConnectAt, got)
+	}
+	if got.StoppingAt != 0 || got.ExecStoppedAt != 0 || got.StoppedAt != 0 {
+		t.Fatalf("a running task has stop timestamps: %+v", got)
+	}
 
 	cli.json(nil, "ecs", "stop-task", "--task", arn, "--reason", "done for today")
 	cli.json(nil, "ecs", "wait", "tasks-stopped", "--tasks", arn)
@@ -176,8 +186,8 @@ func TestCLIRunTaskLifecycle(t *testing.T) {
 	if got.LastStatus != "STOPPED" || got.StopCode != "UserInitiated" || got.StoppedReason != "done for today" {
 		t.Fatalf("after stop: last %s stopCode %q reason %q", got.LastStatus, got.StopCode, got.StoppedReason)
 	}
-	if got.StoppingAt < got.StartedAt || got.StoppedAt < got.StoppingAt {
-		t.Fatalf("stop timestamps out of order: %+v", got)
+	if got.StoppingAt < got.StartedAt || got.ExecStoppedAt < got.StoppingAt || got.StoppedAt < got.ExecStoppedAt {
+		t.Fatalf("stop timestamps out of order (startedAt <= stoppingAt <= executionStoppedAt <= stoppedAt): %+v", got)
 	}
 	if got.Containers[0].LastStatus != "STOPPED" || got.Containers[0].ExitCode == nil {
 		t.Fatalf("stopped container %+v: want STOPPED with an exit code", got.Containers[0])
@@ -244,13 +254,20 @@ func TestSDKTaskBehaviours(t *testing.T) {
 		}
 	})
 
-	t.Run("dependsOn SUCCESS with a shared volume and overrides", func(t *testing.T) {
+	t.Run("dependsOn SUCCESS with a shared volume, volumesFrom and overrides", func(t *testing.T) {
 		mount := []types.MountPoint{{SourceVolume: aws.String("shared"), ContainerPath: aws.String("/data")}}
+		afterWriter := types.ContainerDependency{ContainerName: aws.String("writer"), Condition: types.ContainerConditionSuccess}
 		td := sdkRegister(t, client, "ordered",
 			types.ContainerDefinition{Name: aws.String("writer"), Image: aws.String(ecrRef), Essential: aws.Bool(false),
 				Command: []string{"write", "/data/msg", "hello"}, MountPoints: mount},
+			// volumesFrom read-only: the writer's volume at the same path, readable, not writable.
+			types.ContainerDefinition{Name: aws.String("borrower"), Image: aws.String(ecrRef), Essential: aws.Bool(false),
+				EntryPoint: []string{"/bin/sh", "-c"}, Command: []string{`[ "$(cat /data/msg)" = hello ] || exit 3; if touch /data/x 2>/dev/null; then exit 4; fi`},
+				VolumesFrom: []types.VolumeFrom{{SourceContainer: aws.String("writer"), ReadOnly: aws.Bool(true)}},
+				DependsOn:   []types.ContainerDependency{afterWriter}},
 			types.ContainerDefinition{Name: aws.String("reader"), Image: aws.String(ecrRef), Command: []string{"exit", "9"},
-				MountPoints: mount, DependsOn: []types.ContainerDependency{{ContainerName: aws.String("writer"), Condition: types.ContainerConditionSuccess}}})
+				MountPoints: mount, DependsOn: []types.ContainerDependency{afterWriter,
+					{ContainerName: aws.String("borrower"), Condition: types.ContainerConditionSuccess}}})
 		// The override replaces the reader's command: cat exits 0 only if the writer's file is there.
 		tasks := waitStopped(t, client, aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{
 			TaskDefinition: aws.String(td),
@@ -270,8 +287,39 @@ func TestSDKTaskBehaviours(t *testing.T) {
 			Memory: aws.Int32(32), Command: []string{"alloc", "256"}})
 		task := waitStopped(t, client, aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(td)})[0].TaskArn))[0]
 		c := task.Containers[0]
-		if aws.ToInt32(c.ExitCode) != 137 || !strings.HasPrefix(aws.ToString(c.Reason), "OutOfMemoryError") {
-			t.Fatalf("exit %v reason %q, want 137 and OutOfMemoryError", c.ExitCode, aws.ToString(c.Reason))
+		if aws.ToInt32(c.ExitCode) != 137 || aws.ToString(c.Reason) != "OutOfMemoryError: Container killed due to memory usage" {
+			t.Fatalf("exit %v reason %q, want 137 and OutOfMemoryError: Container killed due to memory usage", c.ExitCode, aws.ToString(c.Reason))
+		}
+		if task.StopCode != types.TaskStopCodeEssentialContainerExited {
+			t.Fatalf("stopCode %s, want EssentialContainerExited", task.StopCode)
+		}
+	})
+
+	t.Run("out of memory leaves the neighbours running", func(t *testing.T) {
+		td := sdkRegister(t, client, "greedy-neighbour",
+			types.ContainerDefinition{Name: aws.String("steady"), Image: aws.String(ecrRef), Command: []string{"serve", ":8080"}},
+			types.ContainerDefinition{Name: aws.String("greedy"), Image: aws.String(ecrRef), Essential: aws.Bool(false),
+				Memory: aws.Int32(32), Command: []string{"alloc", "256"},
+				DependsOn: []types.ContainerDependency{{ContainerName: aws.String("steady"), Condition: types.ContainerConditionStart}}})
+		arn := aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(td)})[0].TaskArn)
+		task := pollTask(t, client, arn, 2*time.Minute, "greedy killed", func(task types.Task) bool {
+			return container(t, task, "greedy").ExitCode != nil || aws.ToString(task.LastStatus) == "STOPPED"
+		})
+		greedy, steady := container(t, task, "greedy"), container(t, task, "steady")
+		if aws.ToInt32(greedy.ExitCode) != 137 || !strings.HasPrefix(aws.ToString(greedy.Reason), "OutOfMemoryError") {
+			t.Fatalf("greedy: want exit 137 and OutOfMemoryError: %s", taskSummary(task))
+		}
+		// Give a wrongly shared limit time to show, then the neighbour must still be running.
+		time.Sleep(2 * time.Second)
+		task = describeTask(t, client, arn)
+		if steady = container(t, task, "steady"); aws.ToString(task.LastStatus) != "RUNNING" ||
+			aws.ToString(steady.LastStatus) != "RUNNING" || steady.ExitCode != nil {
+			t.Fatalf("the OOM kill of one container touched its neighbour: %s", taskSummary(task))
+		}
+		stopTask(t, client, arn)
+		task = waitStopped(t, client, arn)[0]
+		if steady = container(t, task, "steady"); task.StopCode != types.TaskStopCodeUserInitiated || aws.ToInt32(steady.ExitCode) == 137 {
+			t.Fatalf("after StopTask: %s, want stopped by the user and the neighbour ended by SIGTERM", taskSummary(task))
 		}
 	})
 
@@ -304,7 +352,8 @@ func TestSDKTaskBehaviours(t *testing.T) {
 }
 
 // TestTaskSurvivesServerKill kills the server with SIGKILL while a task runs: the task keeps
-// running, and the restarted server re-adopts it with the same process.
+// running, and the restarted server re-adopts it with the same process. A container that exits
+// while the server is down has its exit recorded once the server is back.
 func TestTaskSurvivesServerKill(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, dir)
@@ -336,6 +385,25 @@ func TestTaskSurvivesServerKill(t *testing.T) {
 	if aws.ToString(task.LastStatus) != "RUNNING" || aws.ToString(task.Containers[0].RuntimeId) != runtimeID {
 		t.Fatalf("after restarts: status %s runtime id %s, want RUNNING and %s", aws.ToString(task.LastStatus), aws.ToString(task.Containers[0].RuntimeId), runtimeID)
 	}
+	// A container that exits while the server is down: the restarted server records its exit
+	// code from the shim and stops the task for it.
+	lateTD := sdkRegister(t, client, "late-exit", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef),
+		EntryPoint: []string{"/bin/sh", "-c"}, Command: []string{"sleep 4; exit 7"}})
+	late := aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(lateTD)})[0].TaskArn)
+	waitRunning(t, client, 2*time.Minute, late)
+	s.Kill()
+	<-s.Done()
+	time.Sleep(6 * time.Second) // the container exits meanwhile
+	s = startServer(t, dir)
+	client = newSDK(t, s)
+	task = waitStopped(t, client, late)[0]
+	if c := task.Containers[0]; aws.ToInt32(c.ExitCode) != 7 || c.ExitCode == nil || task.StopCode != types.TaskStopCodeEssentialContainerExited {
+		t.Fatalf("a container that exited while the server was down: %s, want exit 7 and EssentialContainerExited", taskSummary(task))
+	}
+	if st := describeTask(t, client, arn); aws.ToString(st.LastStatus) != "RUNNING" || aws.ToString(st.Containers[0].RuntimeId) != runtimeID {
+		t.Fatalf("the long-running task after a fourth restart: %s", taskSummary(st))
+	}
+
 	if _, err := client.StopTask(t.Context(), &ecs.StopTaskInput{Task: aws.String(arn)}); err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,9 @@ func (s *Store) startProgress(ref string, fn func(Progress)) *progress {
 	if fn == nil {
 		log := s.log
 		fn = func(p Progress) {
-			if p.Done < p.Total {
+			// A pull that waits on layers another pull is downloading counts nothing itself:
+			// the other pull's lines show that download.
+			if p.Done > 0 && p.Done < p.Total {
 				log.Info("pulling image", "ref", p.Ref, "done", p.Done, "total", p.Total)
 			}
 		}

@@ -33,6 +33,14 @@ const (
 	maxEphemeralGiB    = 200
 	maxPlacementCons   = 10
 	minContainerMemory = 6
+	minEC2TaskCPU      = 128
+	maxEC2TaskCPU      = 196608
+	maxPortRanges      = 100
+	maxFargateNofile   = 1048576
+	minFargateTimeout  = 2
+	maxFargateTimeout  = 120
+	// Windows containers on Fargate need at least 1 vCPU.
+	minFargateWindowsCPU = 1024
 )
 
 var (
@@ -173,6 +181,9 @@ func (v *tdValidator) checkVolumes() {
 			v.client("Duplicate volume name '%s': volume names must be unique within a task definition.", vol.Name)
 		}
 		seen[vol.Name] = true
+		if efs := vol.EFSVolumeConfiguration; efs != nil {
+			v.checkEFSVolume(vol.Name, efs)
+		}
 		if !v.fargate {
 			continue
 		}
@@ -182,6 +193,52 @@ func (v *tdValidator) checkVolumes() {
 		if vol.DockerVolumeConfiguration != nil {
 			v.notOnFargate(fmt.Sprintf("dockerVolumeConfiguration (volume '%s'); use a bind mount or efsVolumeConfiguration", vol.Name))
 		}
+		if vol.FSxWindowsFileServerVolumeConfiguration != nil && !v.windows() {
+			v.notOnFargate(fmt.Sprintf("fsxWindowsFileServerVolumeConfiguration on Linux (volume '%s'); it needs a Windows runtimePlatform.operatingSystemFamily", vol.Name))
+		}
+	}
+}
+
+// windows reports whether the definition asks for a Windows operating system family.
+func (v *tdValidator) windows() bool {
+	rp := v.td.RuntimePlatform
+	return rp != nil && strings.HasPrefix(rp.OperatingSystemFamily, "WINDOWS")
+}
+
+var enabledDisabled = []string{"ENABLED", "DISABLED"}
+
+// checkEFSVolume applies the rules of EFSVolumeConfiguration and EFSAuthorizationConfig: a file
+// system id, ENABLED or DISABLED switches, transit encryption under IAM authorization or an
+// access point, and an access point's root directory left to the access point.
+func (v *tdValidator) checkEFSVolume(name string, efs *model.EFSVolumeConfiguration) {
+	if efs.FileSystemID == "" {
+		v.client("Invalid setting for volume '%s'. efsVolumeConfiguration requires 'fileSystemId'.", name)
+	}
+	if te := efs.TransitEncryption; te != "" && !slices.Contains(enabledDisabled, te) {
+		v.client("Invalid setting for volume '%s'. efsVolumeConfiguration 'transitEncryption' '%s' must be one of: ENABLED, DISABLED.", name, te)
+	}
+	if p := efs.TransitEncryptionPort; p != nil && (*p < 1 || *p > 65535) {
+		v.client("Invalid setting for volume '%s'. efsVolumeConfiguration 'transitEncryptionPort' %d must be between 1 and 65535.", name, *p)
+	}
+	ac := efs.AuthorizationConfig
+	if ac == nil {
+		return
+	}
+	encrypted := efs.TransitEncryption == "ENABLED"
+	switch {
+	case ac.IAM != "" && !slices.Contains(enabledDisabled, ac.IAM):
+		v.client("Invalid setting for volume '%s'. authorizationConfig 'iam' '%s' must be one of: ENABLED, DISABLED.", name, ac.IAM)
+	case ac.IAM == "ENABLED" && !encrypted:
+		v.client("Invalid setting for volume '%s'. authorizationConfig 'iam' ENABLED requires efsVolumeConfiguration 'transitEncryption' ENABLED.", name)
+	}
+	if ac.AccessPointID == "" {
+		return
+	}
+	if !encrypted {
+		v.client("Invalid setting for volume '%s'. An authorizationConfig 'accessPointId' requires efsVolumeConfiguration 'transitEncryption' ENABLED.", name)
+	}
+	if rd := efs.RootDirectory; rd != "" && rd != "/" {
+		v.client("Invalid setting for volume '%s'. With an authorizationConfig 'accessPointId', 'rootDirectory' must be omitted or '/'; it is '%s'.", name, rd)
 	}
 }
 
@@ -212,15 +269,21 @@ func (v *tdValidator) checkCompatibilities() {
 	}
 }
 
+// checkTaskSize checks task cpu and memory. ECS answers a value it cannot read, or one outside
+// its range, with ClientException "Invalid 'cpu' setting for task." (its troubleshooting guide
+// quotes it); the rest of each message names the forms and values allowed.
 func (v *tdValidator) checkTaskSize() {
 	td := v.td
 	if td.CPU != "" && v.cpu == 0 {
-		v.invalid("Invalid 'cpu' setting for task: '%s'. Give cpu units as an integer (\"1024\") or vCPUs (\"1 vCPU\").", td.CPU)
+		v.client("Invalid 'cpu' setting for task: '%s'. Give cpu units as an integer (\"1024\") or vCPUs (\"1 vCPU\").", td.CPU)
 	}
 	if td.Memory != "" && v.memory == 0 {
-		v.invalid("Invalid 'memory' setting for task: '%s'. Give memory in MiB as an integer (\"2048\") or in GB (\"2GB\").", td.Memory)
+		v.client("Invalid 'memory' setting for task: '%s'. Give memory in MiB as an integer (\"2048\") or in GB (\"2GB\").", td.Memory)
 	}
 	if !v.fargate {
+		if v.cpu != 0 && (v.cpu < minEC2TaskCPU || v.cpu > maxEC2TaskCPU) {
+			v.client("Invalid 'cpu' setting for task: %d. Valid values are between %d (0.125 vCPU) and %d (192 vCPU) cpu units.", v.cpu, minEC2TaskCPU, maxEC2TaskCPU)
+		}
 		return
 	}
 	switch {
@@ -229,8 +292,27 @@ func (v *tdValidator) checkTaskSize() {
 	case td.Memory == "":
 		v.client("Fargate requires that 'memory' be defined at the task level.")
 	case v.cpu != 0 && v.memory != 0 && !model.IsFargateSize(v.cpu, v.memory):
-		v.client("No Fargate configuration exists for given values: %d CPU, %d memory. See the Amazon ECS documentation for the valid values.", v.cpu, v.memory)
+		v.client("No Fargate configuration exists for given values: %d CPU, %d memory. See the Amazon ECS documentation for the valid values. %s", v.cpu, v.memory, fargateSizeHint(v.cpu))
+	case v.windows() && v.cpu != 0 && v.cpu < minFargateWindowsCPU:
+		v.client("Invalid 'cpu' setting for task: %d. Windows containers on Fargate need at least %d cpu units (1 vCPU).", v.cpu, minFargateWindowsCPU)
 	}
+}
+
+// fargateSizeHint names the memory values Fargate allows with cpu, or the cpu values it has.
+func fargateSizeHint(cpu int) string {
+	var cpus, mems []string
+	for _, s := range model.FargateSizes {
+		if c := strconv.Itoa(s.CPU); !slices.Contains(cpus, c) {
+			cpus = append(cpus, c)
+		}
+		if s.CPU == cpu {
+			mems = append(mems, strconv.Itoa(s.Memory))
+		}
+	}
+	if len(mems) == 0 {
+		return fmt.Sprintf("Valid 'cpu' values are: %s.", strings.Join(cpus, ", "))
+	}
+	return fmt.Sprintf("Valid 'memory' values for %d CPU are: %s.", cpu, strings.Join(mems, ", "))
 }
 
 func (v *tdValidator) checkPidIpc() {

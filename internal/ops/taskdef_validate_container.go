@@ -2,7 +2,9 @@ package ops
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gantry-dev/gantry/internal/model"
@@ -10,8 +12,6 @@ import (
 
 var (
 	dependencyConditions = []string{"START", "COMPLETE", "SUCCESS", "HEALTHY"}
-	logDrivers           = []string{"json-file", "syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "awsfirelens"}
-	fargateLogDrivers    = []string{"awslogs", "splunk", "awsfirelens"}
 	ulimitNames          = []string{"core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"}
 	appProtocols         = []string{"http", "http2", "grpc"}
 	transportProtocols   = []string{"tcp", "udp"}
@@ -47,8 +47,7 @@ func (v *tdValidator) checkContainer(c *model.ContainerDefinition, portNames map
 	v.checkLinuxParameters(c)
 	v.checkSecrets(c.Name, "secrets", c.Secrets)
 	v.checkDependsOn(c)
-	v.intRange(c.Name, "startTimeout", c.StartTimeout, 2, 120)
-	v.intRange(c.Name, "stopTimeout", c.StopTimeout, 2, 120)
+	v.checkTimeouts(c)
 	if vc := c.VersionConsistency; vc != "" && vc != "enabled" && vc != "disabled" {
 		v.client("Invalid setting for container '%s'. 'versionConsistency' must be one of: enabled, disabled.", c.Name)
 	}
@@ -64,6 +63,18 @@ func (v *tdValidator) checkContainer(c *model.ContainerDefinition, portNames map
 	if f := c.FirelensConfiguration; f != nil && !slices.Contains(firelensTypes, f.Type) {
 		v.client("Invalid setting for container '%s'. firelensConfiguration 'type' must be one of: %s.", c.Name, strings.Join(firelensTypes, ", "))
 	}
+}
+
+// checkTimeouts applies Fargate's 2-120 seconds to startTimeout and stopTimeout; elsewhere the
+// agent's own settings bound them, and ECS asks only that they are not negative.
+func (v *tdValidator) checkTimeouts(c *model.ContainerDefinition) {
+	if v.fargate {
+		v.intRange(c.Name, "startTimeout", c.StartTimeout, minFargateTimeout, maxFargateTimeout)
+		v.intRange(c.Name, "stopTimeout", c.StopTimeout, minFargateTimeout, maxFargateTimeout)
+		return
+	}
+	v.intRange(c.Name, "startTimeout", c.StartTimeout, 0, math.MaxInt32)
+	v.intRange(c.Name, "stopTimeout", c.StopTimeout, 0, math.MaxInt32)
 }
 
 func (v *tdValidator) fargateOrAwsvpc(container, param string) {
@@ -94,6 +105,8 @@ func (v *tdValidator) checkContainerMemory(c *model.ContainerDefinition) {
 
 func (v *tdValidator) checkPortMappings(c *model.ContainerDefinition, portNames map[string]bool) {
 	seen := map[string]bool{}
+	used := map[string][][2]int{} // protocol -> the port intervals mapped so far
+	ranges := 0
 	for _, pm := range c.PortMappings {
 		proto := pm.Protocol
 		if proto == "" {
@@ -102,13 +115,24 @@ func (v *tdValidator) checkPortMappings(c *model.ContainerDefinition, portNames 
 		switch {
 		case pm.ContainerPort == nil && pm.ContainerPortRange == "":
 			v.client("Invalid setting for container '%s'. A port mapping needs 'containerPort' or 'containerPortRange'.", c.Name)
+		case pm.ContainerPort != nil && pm.ContainerPortRange != "":
+			v.client("Invalid setting for container '%s'. A port mapping takes either 'containerPort' or 'containerPortRange', not both.", c.Name)
 		case pm.ContainerPort != nil && (*pm.ContainerPort < 1 || *pm.ContainerPort > 65535):
 			v.client("Invalid setting for container '%s'. 'containerPort' %d must be between 1 and 65535.", c.Name, *pm.ContainerPort)
 		case pm.ContainerPort != nil && seen[fmt.Sprint(*pm.ContainerPort, proto)]:
 			v.client("Invalid setting for container '%s'. Duplicate port mapping: containerPort %d/%s appears more than once.", c.Name, *pm.ContainerPort, proto)
-		}
-		if pm.ContainerPort != nil {
+		case pm.ContainerPort != nil:
 			seen[fmt.Sprint(*pm.ContainerPort, proto)] = true
+			v.claimPorts(c.Name, used, proto, [2]int{*pm.ContainerPort, *pm.ContainerPort}, fmt.Sprint(*pm.ContainerPort))
+		default:
+			ranges++
+			v.checkPortRange(c.Name, pm, proto, used, ranges)
+		}
+		if pm.HostPort != nil && (*pm.HostPort < 0 || *pm.HostPort > 65535) {
+			v.client("Invalid setting for container '%s'. 'hostPort' %d must be between 0 and 65535.", c.Name, *pm.HostPort)
+		}
+		if pm.HostPort != nil && v.td.NetworkMode == "host" && (pm.ContainerPort == nil || *pm.HostPort != *pm.ContainerPort) {
+			v.client("When networkMode=host, the host ports and container ports in port mappings must match.")
 		}
 		if (v.awsvpc || v.fargate) && pm.HostPort != nil && (pm.ContainerPort == nil || *pm.HostPort != *pm.ContainerPort) {
 			v.client("When networkMode=awsvpc, the host ports and container ports in port mappings must match.")
@@ -121,6 +145,48 @@ func (v *tdValidator) checkPortMappings(c *model.ContainerDefinition, portNames 
 		}
 		v.checkPortName(c.Name, pm.Name, portNames)
 	}
+}
+
+// checkPortRange checks a containerPortRange mapping: "first-last" within 1-65535 with first
+// below last, bridge or awsvpc mode only, no hostPort, at most 100 ranges per container.
+func (v *tdValidator) checkPortRange(container string, pm model.PortMapping, proto string, used map[string][][2]int, ranges int) {
+	first, last, ok := parsePortRange(pm.ContainerPortRange)
+	switch {
+	case !ok:
+		v.client("Invalid setting for container '%s'. 'containerPortRange' '%s' must be two ports between 1 and 65535 as first-last, the first less than the last.", container, pm.ContainerPortRange)
+		return
+	case v.td.NetworkMode == "host" || v.td.NetworkMode == "none":
+		v.client("Invalid setting for container '%s'. 'containerPortRange' needs networkMode bridge or awsvpc, not %s.", container, v.td.NetworkMode)
+	case pm.HostPort != nil:
+		v.client("Invalid setting for container '%s'. Leave 'hostPort' empty in a port mapping with 'containerPortRange' %s.", container, pm.ContainerPortRange)
+	case ranges == maxPortRanges+1:
+		v.client("Invalid setting for container '%s'. A container can have at most %d port ranges.", container, maxPortRanges)
+	}
+	v.claimPorts(container, used, proto, [2]int{first, last}, pm.ContainerPortRange)
+}
+
+// claimPorts records ports as mapped for proto, or a failure when a port is mapped already.
+func (v *tdValidator) claimPorts(container string, used map[string][][2]int, proto string, ports [2]int, what string) {
+	for _, u := range used[proto] {
+		if ports[0] <= u[1] && u[0] <= ports[1] && (u[0] != u[1] || ports[0] != ports[1]) {
+			v.client("Invalid setting for container '%s'. Port mapping %s/%s overlaps another port mapping of the container; a port can be in only one.", container, what, proto)
+			return
+		}
+	}
+	used[proto] = append(used[proto], ports)
+}
+
+func parsePortRange(s string) (first, last int, ok bool) {
+	a, b, found := strings.Cut(s, "-")
+	if !found {
+		return 0, 0, false
+	}
+	first, err1 := strconv.Atoi(a)
+	last, err2 := strconv.Atoi(b)
+	if err1 != nil || err2 != nil || first < 1 || last > 65535 || first >= last {
+		return 0, 0, false
+	}
+	return first, last, true
 }
 
 func (v *tdValidator) checkPortName(container, name string, portNames map[string]bool) {
@@ -208,14 +274,6 @@ func (v *tdValidator) checkLinuxParameters(c *model.ContainerDefinition) {
 	}
 }
 
-func (v *tdValidator) checkSecrets(container, what string, secrets []model.Secret) {
-	for _, s := range secrets {
-		if s.Name == "" || s.ValueFrom == "" {
-			v.client("Invalid setting for container '%s'. Each of '%s' needs a non-empty 'name' and 'valueFrom'.", container, what)
-		}
-	}
-}
-
 func (v *tdValidator) checkDependsOn(c *model.ContainerDefinition) {
 	for _, d := range c.DependsOn {
 		target := v.names[d.ContainerName]
@@ -242,6 +300,9 @@ func (v *tdValidator) checkFargateContainer(c *model.ContainerDefinition) {
 	if c.Privileged != nil && *c.Privileged {
 		v.notOnFargate("privileged containers")
 	}
+	if c.DisableNetworking != nil && *c.DisableNetworking {
+		v.notOnFargate("disableNetworking")
+	}
 	lists := []struct {
 		n    int
 		name string
@@ -261,34 +322,14 @@ func (v *tdValidator) checkUlimits(c *model.ContainerDefinition) {
 		switch {
 		case !slices.Contains(ulimitNames, u.Name):
 			v.client("Invalid setting for container '%s'. Ulimit name '%s' must be one of: %s.", c.Name, u.Name, strings.Join(ulimitNames, ", "))
+		case u.SoftLimit < 0 || u.HardLimit < 0:
+			v.client("Invalid setting for container '%s'. Ulimit '%s' softLimit and hardLimit must be 0 or more.", c.Name, u.Name)
 		case u.SoftLimit > u.HardLimit:
 			v.client("Invalid setting for container '%s'. Ulimit '%s' softLimit %d cannot be greater than hardLimit %d.", c.Name, u.Name, u.SoftLimit, u.HardLimit)
+		case v.fargate && u.Name == "nofile" && u.HardLimit > maxFargateNofile:
+			v.client("Invalid setting for container '%s'. On Fargate the nofile ulimit can be at most %d; hardLimit is %d.", c.Name, maxFargateNofile, u.HardLimit)
 		}
 	}
-}
-
-func (v *tdValidator) checkLogConfiguration(c *model.ContainerDefinition) {
-	lc := c.LogConfiguration
-	if lc == nil {
-		return
-	}
-	switch {
-	case !slices.Contains(logDrivers, lc.LogDriver):
-		v.client("Invalid setting for container '%s'. Log driver '%s' must be one of: %s.", c.Name, lc.LogDriver, strings.Join(logDrivers, ", "))
-	case v.fargate && !slices.Contains(fargateLogDrivers, lc.LogDriver):
-		v.client("Tasks using the Fargate launch type do not support log driver '%s'. Valid values are: %s.", lc.LogDriver, strings.Join(fargateLogDrivers, ", "))
-	case lc.LogDriver == "awslogs":
-		var missing []string
-		for _, opt := range []string{"awslogs-region", "awslogs-group"} {
-			if lc.Options[opt] == "" {
-				missing = append(missing, opt)
-			}
-		}
-		if len(missing) > 0 {
-			v.client("Log driver awslogs requires options: %s", strings.Join(missing, ", "))
-		}
-	}
-	v.checkSecrets(c.Name, "logConfiguration.secretOptions", lc.SecretOptions)
 }
 
 func (v *tdValidator) checkHealthCheck(c *model.ContainerDefinition) {

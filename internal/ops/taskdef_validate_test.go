@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -143,6 +144,44 @@ func TestValidateTaskDefinitionRules(t *testing.T) {
 				}))
 		}, kind: apierr.Client, msg: "dependency cycle: a -> b -> a"},
 		{name: "startTimeout range", mut: c0(func(c *model.ContainerDefinition) { c.StartTimeout = new(1) }), kind: apierr.Client, msg: "'startTimeout' is 1 and must be between 2 and 120"},
+		{name: "ec2 stopTimeout not negative", base: ec2TD, mut: c0(func(c *model.ContainerDefinition) { c.StopTimeout = new(-1) }), kind: apierr.Client, msg: "'stopTimeout' is -1 and must be between 0 and"},
+		{name: "fargate disableNetworking", mut: c0(func(c *model.ContainerDefinition) { c.DisableNetworking = new(true) }), kind: apierr.Client, msg: "do not support disableNetworking"},
+		{name: "fargate nofile at most 1048576", mut: c0(func(c *model.ContainerDefinition) {
+			c.Ulimits = []model.Ulimit{{Name: "nofile", SoftLimit: 1024, HardLimit: 2097152}}
+		}), kind: apierr.Client, msg: "nofile ulimit can be at most 1048576"},
+		{name: "ulimit not negative", base: ec2TD, mut: c0(func(c *model.ContainerDefinition) {
+			c.Ulimits = []model.Ulimit{{Name: "core", SoftLimit: -1, HardLimit: 0}}
+		}), kind: apierr.Client, msg: "must be 0 or more"},
+		{name: "port range format", mut: withPortRange("9000:9010"), kind: apierr.Client, msg: "'containerPortRange' '9000:9010' must be two ports between 1 and 65535"},
+		{name: "port range order", mut: withPortRange("9010-9000"), kind: apierr.Client, msg: "the first less than the last"},
+		{name: "port range bounds", mut: withPortRange("65000-70000"), kind: apierr.Client, msg: "between 1 and 65535"},
+		{name: "port range not with containerPort", mut: c0(func(c *model.ContainerDefinition) { c.PortMappings[0].ContainerPortRange = "9000-9010" }), kind: apierr.Client,
+			msg: "either 'containerPort' or 'containerPortRange', not both"},
+		{name: "port range without hostPort", mut: c0(func(c *model.ContainerDefinition) {
+			c.PortMappings = append(c.PortMappings, model.PortMapping{ContainerPortRange: "9000-9010", HostPort: new(9000)})
+		}), kind: apierr.Client, msg: "Leave 'hostPort' empty"},
+		{name: "port range overlaps a port", mut: withPortRange("8000-8100"), kind: apierr.Client, msg: "Port mapping 8000-8100/tcp overlaps another port mapping"},
+		{name: "port ranges overlap", mut: c0(func(c *model.ContainerDefinition) {
+			c.PortMappings = append(c.PortMappings, model.PortMapping{ContainerPortRange: "9000-9010"}, model.PortMapping{ContainerPortRange: "9010-9020"})
+		}), kind: apierr.Client, msg: "9010-9020/tcp overlaps"},
+		{name: "port range needs bridge or awsvpc", base: ec2TD, mut: func(td *model.TaskDefinition) {
+			td.NetworkMode = "host"
+			td.ContainerDefinitions[0].PortMappings = []model.PortMapping{{ContainerPortRange: "9000-9010"}}
+		}, kind: apierr.Client, msg: "needs networkMode bridge or awsvpc, not host"},
+		{name: "at most 100 port ranges", mut: c0(func(c *model.ContainerDefinition) {
+			for i := range 101 {
+				c.PortMappings = append(c.PortMappings, model.PortMapping{ContainerPortRange: fmt.Sprintf("%d-%d", 10000+10*i, 10001+10*i)})
+			}
+		}), kind: apierr.Client, msg: "at most 100 port ranges"},
+		{name: "host port range", base: ec2TD, mut: c0(func(c *model.ContainerDefinition) { c.PortMappings[0].HostPort = new(70000) }), kind: apierr.Client,
+			msg: "'hostPort' 70000 must be between 0 and 65535"},
+		{name: "fargate windows at least 1 vCPU", mut: func(td *model.TaskDefinition) {
+			td.RuntimePlatform = &model.RuntimePlatform{OperatingSystemFamily: "WINDOWS_SERVER_2022_CORE"}
+		}, kind: apierr.Client, msg: "Windows containers on Fargate need at least 1024 cpu units"},
+		{name: "host mode host port equals container port", base: ec2TD, mut: func(td *model.TaskDefinition) {
+			td.NetworkMode = "host"
+			td.ContainerDefinitions[0].PortMappings[0].HostPort = new(80)
+		}, kind: apierr.Client, msg: "When networkMode=host, the host ports and container ports in port mappings must match."},
 		{name: "stopTimeout range", mut: c0(func(c *model.ContainerDefinition) { c.StopTimeout = new(121) }), kind: apierr.Client, msg: "'stopTimeout' is 121 and must be between 2 and 120"},
 		{name: "versionConsistency enum", mut: c0(func(c *model.ContainerDefinition) { c.VersionConsistency = "on" }), kind: apierr.Client, msg: "enabled, disabled"},
 		{name: "awsvpc hostname", mut: c0(func(c *model.ContainerDefinition) { c.Hostname = "h" }), kind: apierr.Client, msg: "hostname is not supported on container when networkMode=awsvpc."},
@@ -185,6 +224,28 @@ func TestValidateTaskDefinitionRules(t *testing.T) {
 		{name: "fargate host sourcePath", mut: func(td *model.TaskDefinition) {
 			td.Volumes = []model.Volume{{Name: "v", Host: &model.HostVolumeProperties{SourcePath: "/srv"}}}
 		}, kind: apierr.Client, msg: "host volumes with a sourcePath"},
+		{name: "efs file system id", mut: efsVolume(func(e *model.EFSVolumeConfiguration) { e.FileSystemID = "" }), kind: apierr.Client,
+			msg: "Invalid setting for volume 'data'. efsVolumeConfiguration requires 'fileSystemId'."},
+		{name: "efs transit encryption enum", mut: efsVolume(func(e *model.EFSVolumeConfiguration) { e.TransitEncryption = "ON" }), kind: apierr.Client,
+			msg: "'transitEncryption' 'ON' must be one of: ENABLED, DISABLED"},
+		{name: "efs transit encryption port", mut: efsVolume(func(e *model.EFSVolumeConfiguration) { e.TransitEncryptionPort = new(0) }), kind: apierr.Client,
+			msg: "'transitEncryptionPort' 0 must be between 1 and 65535"},
+		{name: "efs iam enum", mut: efsVolume(func(e *model.EFSVolumeConfiguration) {
+			e.AuthorizationConfig = &model.EFSAuthorizationConfig{IAM: "yes"}
+		}), kind: apierr.Client, msg: "'iam' 'yes' must be one of: ENABLED, DISABLED"},
+		{name: "efs iam needs transit encryption", mut: efsVolume(func(e *model.EFSVolumeConfiguration) {
+			e.AuthorizationConfig = &model.EFSAuthorizationConfig{IAM: "ENABLED"}
+		}), kind: apierr.Client, msg: "'iam' ENABLED requires efsVolumeConfiguration 'transitEncryption' ENABLED"},
+		{name: "efs access point needs transit encryption", mut: efsVolume(func(e *model.EFSVolumeConfiguration) {
+			e.AuthorizationConfig = &model.EFSAuthorizationConfig{AccessPointID: "fsap-1"}
+		}), kind: apierr.Client, msg: "'accessPointId' requires efsVolumeConfiguration 'transitEncryption' ENABLED"},
+		{name: "efs access point root directory", mut: efsVolume(func(e *model.EFSVolumeConfiguration) {
+			e.TransitEncryption, e.RootDirectory = "ENABLED", "/data"
+			e.AuthorizationConfig = &model.EFSAuthorizationConfig{AccessPointID: "fsap-1"}
+		}), kind: apierr.Client, msg: "'rootDirectory' must be omitted or '/'; it is '/data'"},
+		{name: "fargate fsx on linux", mut: func(td *model.TaskDefinition) {
+			td.Volumes = []model.Volume{{Name: "v", FSxWindowsFileServerVolumeConfiguration: &model.FSxWindowsFileServerVolumeConfiguration{FileSystemID: "fs-1", RootDirectory: `\\share`}}}
+		}, kind: apierr.Client, msg: "do not support fsxWindowsFileServerVolumeConfiguration on Linux"},
 		{name: "fargate dockerVolumeConfiguration", mut: func(td *model.TaskDefinition) {
 			td.Volumes = []model.Volume{{Name: "v", DockerVolumeConfiguration: &model.DockerVolumeConfiguration{Scope: "task"}}}
 		}, kind: apierr.Client, msg: "do not support dockerVolumeConfiguration"},
@@ -195,8 +256,15 @@ func TestValidateTaskDefinitionRules(t *testing.T) {
 			td.PlacementConstraints = []model.PlacementConstraint{{Type: "distinctInstance"}}
 		}, kind: apierr.InvalidParameter, msg: "Valid values are: memberOf"},
 		{name: "requiresCompatibilities enum", base: ec2TD, mut: func(td *model.TaskDefinition) { td.RequiresCompatibilities = []string{"LAMBDA"} }, kind: apierr.InvalidParameter, msg: "Invalid requiresCompatibilities value 'LAMBDA'"},
-		{name: "task cpu format", mut: func(td *model.TaskDefinition) { td.CPU = "fast" }, kind: apierr.InvalidParameter, msg: "Invalid 'cpu' setting for task"},
-		{name: "task memory format", mut: func(td *model.TaskDefinition) { td.Memory = "1TBish" }, kind: apierr.InvalidParameter, msg: "Invalid 'memory' setting for task"},
+		{name: "task cpu format", mut: func(td *model.TaskDefinition) { td.CPU = "fast" }, kind: apierr.Client, msg: "Invalid 'cpu' setting for task"},
+		{name: "task memory format", mut: func(td *model.TaskDefinition) { td.Memory = "1TBish" }, kind: apierr.Client, msg: "Invalid 'memory' setting for task"},
+		{name: "ec2 task cpu at least 128", base: ec2TD, mut: func(td *model.TaskDefinition) { td.CPU = "64" }, kind: apierr.Client,
+			msg: "Invalid 'cpu' setting for task: 64. Valid values are between 128 (0.125 vCPU) and 196608 (192 vCPU)"},
+		{name: "ec2 task cpu at most 192 vCPU", base: ec2TD, mut: func(td *model.TaskDefinition) { td.CPU = "193 vCPU" }, kind: apierr.Client, msg: "between 128 (0.125 vCPU) and 196608"},
+		{name: "fargate size names the memory allowed", mut: func(td *model.TaskDefinition) { td.Memory = "5GB" }, kind: apierr.Client,
+			msg: "Valid 'memory' values for 512 CPU are: 1024, 2048, 3072, 4096."},
+		{name: "fargate size names the cpu allowed", mut: func(td *model.TaskDefinition) { td.CPU = "384" }, kind: apierr.Client,
+			msg: "Valid 'cpu' values are: 256, 512, 1024, 2048, 4096, 8192, 16384."},
 		{name: "fargate task cpu required", mut: func(td *model.TaskDefinition) { td.CPU = "" }, kind: apierr.Client, msg: "Fargate requires that 'cpu' be defined at the task level."},
 		{name: "fargate task memory required", mut: func(td *model.TaskDefinition) { td.Memory, td.ContainerDefinitions[0].Memory = "", new(512) }, kind: apierr.Client, msg: "Fargate requires that 'memory' be defined at the task level."},
 		{name: "fargate size pairs", mut: func(td *model.TaskDefinition) { td.Memory = "512" }, kind: apierr.Client,
@@ -268,6 +336,32 @@ func TestValidateTaskDefinitionAccepts(t *testing.T) {
 				}))
 			return td
 		},
+		"fargate port ranges, efs with access point and timeouts at the bounds": func() model.TaskDefinition {
+			td := fargateTD()
+			c := &td.ContainerDefinitions[0]
+			c.PortMappings = append(c.PortMappings, model.PortMapping{ContainerPortRange: "9000-9010"}, model.PortMapping{ContainerPortRange: "9000-9010", Protocol: "udp"})
+			c.StartTimeout, c.StopTimeout = new(2), new(120)
+			c.Ulimits = []model.Ulimit{{Name: "nofile", SoftLimit: 65535, HardLimit: 1048576}}
+			c.DisableNetworking = new(false)
+			td.Volumes = []model.Volume{{Name: "data", EFSVolumeConfiguration: &model.EFSVolumeConfiguration{FileSystemID: "fs-1", RootDirectory: "/",
+				TransitEncryption: "ENABLED", TransitEncryptionPort: new(2049), AuthorizationConfig: &model.EFSAuthorizationConfig{AccessPointID: "fsap-1", IAM: "ENABLED"}}}}
+			c.MountPoints = []model.MountPoint{{SourceVolume: "data", ContainerPath: "/data"}}
+			return td
+		},
+		"ec2 long stopTimeout and task cpu bounds": func() model.TaskDefinition {
+			td := ec2TD()
+			td.CPU = "128"
+			td.ContainerDefinitions[0].StopTimeout = new(600)
+			td.ContainerDefinitions[0].PortMappings[0].HostPort = new(80)
+			return td
+		},
+		"fargate windows with fsx": func() model.TaskDefinition {
+			td := fargateTD()
+			td.CPU, td.Memory = "1024", "2048"
+			td.RuntimePlatform = &model.RuntimePlatform{OperatingSystemFamily: "WINDOWS_SERVER_2022_CORE", CPUArchitecture: "X86_64"}
+			td.Volumes = []model.Volume{{Name: "v", FSxWindowsFileServerVolumeConfiguration: &model.FSxWindowsFileServerVolumeConfiguration{FileSystemID: "fs-1", RootDirectory: `share`}}}
+			return td
+		},
 	}
 	for name, build := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -290,6 +384,21 @@ func TestValidateTaskDefinitionReportsFirstFailure(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "No Fargate configuration exists") {
 		t.Fatalf("joined error %q lost a later failure", err)
+	}
+}
+
+func withPortRange(r string) func(*model.TaskDefinition) {
+	return func(td *model.TaskDefinition) {
+		c := &td.ContainerDefinitions[0]
+		c.PortMappings = []model.PortMapping{{ContainerPort: new(8080)}, {ContainerPortRange: r}}
+	}
+}
+
+func efsVolume(mut func(*model.EFSVolumeConfiguration)) func(*model.TaskDefinition) {
+	return func(td *model.TaskDefinition) {
+		efs := &model.EFSVolumeConfiguration{FileSystemID: "fs-12345678"}
+		mut(efs)
+		td.Volumes = []model.Volume{{Name: "data", EFSVolumeConfiguration: efs}}
 	}
 }
 

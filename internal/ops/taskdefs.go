@@ -141,6 +141,17 @@ func parseTaskDefinitionRef(sc model.Scope, ref string) (model.TaskDefinitionRef
 	return r, nil
 }
 
+// ParseTaskDefinitionInclude reads DescribeTaskDefinition's include list: TAGS is its one value.
+func ParseTaskDefinitionInclude(include []string) (withTags bool, err error) {
+	for _, v := range include {
+		if v != "TAGS" {
+			return false, apierr.Errorf(apierr.InvalidParameter, "The include value %q is not valid. Valid values are: TAGS.", v)
+		}
+		withTags = true
+	}
+	return withTags, nil
+}
+
 // DescribeTaskDefinition returns the definition ref names and, when withTags, its tags.
 func (e *ECS) DescribeTaskDefinition(ctx context.Context, sc model.Scope, ref string, withTags bool) (model.TaskDefinition, []model.Tag, error) {
 	td, err := e.TaskDefinition(ctx, sc, ref)

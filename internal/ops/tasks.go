@@ -29,6 +29,7 @@ import (
 var (
 	errTaskNotFound       = apierr.New(apierr.InvalidParameter, "The referenced task was not found.")
 	errTooManyLaunchTries = apierr.New(apierr.Client, "Too many concurrent attempts to place tasks. Try again.")
+	errExecNeedsTaskRole  = apierr.New(apierr.InvalidParameter, "The execute command failed because a valid task role is not being used. Specify a valid task role in your task definition or as a task override and try again.")
 )
 
 // Limits and values of the task operations.
@@ -101,6 +102,9 @@ func (e *ECS) RunTask(ctx context.Context, sc model.Scope, in RunTaskInput) ([]m
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := validateStrategyFor(cl, in.CapacityProviderStrategy); err != nil {
+		return nil, nil, err
+	}
 	fp := fingerprint(in)
 	if in.ClientToken != "" {
 		if ts, fs, ok, err := e.replay(ctx, sc, cl.Name, in.ClientToken, fp); ok || err != nil {
@@ -110,6 +114,9 @@ func (e *ECS) RunTask(ctx context.Context, sc model.Scope, in RunTaskInput) ([]m
 	td, err := e.TaskDefinition(ctx, sc, in.TaskDefinition)
 	if err != nil {
 		return nil, nil, err
+	}
+	if in.EnableExecuteCommand && td.TaskRoleArn == "" && in.Overrides.TaskRoleArn == "" {
+		return nil, nil, errExecNeedsTaskRole
 	}
 	tasks, err := e.newTasks(ctx, cl, td, in)
 	if err != nil {
@@ -558,17 +565,18 @@ func (e *ECS) DescribeTasks(ctx context.Context, sc model.Scope, clusterRef stri
 	return tasks, failures, nil
 }
 
-// ListTasksInput is ListTasks' request. containerInstance is accepted and ignored: Fargate
-// tasks have none.
+// ListTasksInput is ListTasks' request. containerInstance matches nothing: Fargate tasks have
+// none.
 type ListTasksInput struct {
-	Cluster       string
-	Family        string
-	StartedBy     string
-	ServiceName   string
-	DesiredStatus string // RUNNING (default), PENDING or STOPPED
-	LaunchType    string
-	NextToken     string
-	MaxResults    *int
+	Cluster           string
+	ContainerInstance string
+	Family            string
+	StartedBy         string
+	ServiceName       string
+	DesiredStatus     string // RUNNING (default), PENDING or STOPPED
+	LaunchType        string
+	NextToken         string
+	MaxResults        *int
 }
 
 // ListTasks returns the ARNs of a cluster's tasks that match in, a page at a time.
@@ -591,6 +599,18 @@ func (e *ECS) ListTasks(ctx context.Context, sc model.Scope, in ListTasksInput) 
 	cl, err := e.Cluster(ctx, sc, in.Cluster)
 	if err != nil {
 		return nil, "", err
+	}
+	if in.ServiceName != "" {
+		// ECS answers ServiceNotFoundException for a service the cluster never had; a deleted
+		// (INACTIVE) one still lists its tasks. An ARN names the service as well as its name.
+		svc, err := e.service(ctx, sc, cl, in.ServiceName)
+		if err != nil {
+			return nil, "", err
+		}
+		in.ServiceName = svc.Value.Name
+		if match, err = taskFilter(in); err != nil {
+			return nil, "", err
+		}
 	}
 	arns := []string{}
 	for {
@@ -617,8 +637,16 @@ func (e *ECS) ListTasks(ctx context.Context, sc model.Scope, in ListTasksInput) 
 	}
 }
 
-// taskFilter checks ListTasks' filters and returns the predicate they make.
+// taskFilter checks ListTasks' filters and returns the predicate they make. ECS refuses
+// startedBy with any filter but desiredStatus, and serviceName with family or
+// containerInstance, with these messages.
 func taskFilter(in ListTasksInput) (func(model.Task) bool, error) {
+	if in.StartedBy != "" && (in.Family != "" || in.ServiceName != "" || in.LaunchType != "" || in.ContainerInstance != "") {
+		return nil, apierr.New(apierr.InvalidParameter, "cannot specify startedBy with other arguments")
+	}
+	if in.ServiceName != "" && (in.Family != "" || in.ContainerInstance != "") {
+		return nil, apierr.New(apierr.InvalidParameter, "cannot specify serviceName with other arguments")
+	}
 	desired := model.TaskStatus(cmp.Or(in.DesiredStatus, string(model.TaskRunning)))
 	switch desired {
 	case model.TaskRunning, model.TaskPending, model.TaskStopped:
@@ -631,7 +659,7 @@ func taskFilter(in ListTasksInput) (func(model.Task) bool, error) {
 		return nil, apierr.Errorf(apierr.InvalidParameter, "launchType %q is not valid. Valid values are: EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES.", in.LaunchType)
 	}
 	return func(t model.Task) bool {
-		return t.DesiredStatus == desired &&
+		return t.DesiredStatus == desired && in.ContainerInstance == "" &&
 			(in.Family == "" || t.Family == in.Family) &&
 			(in.StartedBy == "" || t.StartedBy == in.StartedBy) &&
 			(in.ServiceName == "" || t.Group == "service:"+in.ServiceName) &&

@@ -81,6 +81,10 @@ func TestRunTaskValidation(t *testing.T) {
 	if _, err := e.RegisterTaskDefinition(t.Context(), legacy, nil); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := e.CreateCluster(t.Context(), model.Cluster{Scope: clTestScope, Name: "spot",
+		CapacityProviders: []string{"FARGATE", "FARGATE_SPOT"}}); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		mut  func(*RunTaskInput)
@@ -101,6 +105,17 @@ func TestRunTaskValidation(t *testing.T) {
 		{"strategy provider", func(in *RunTaskInput) {
 			in.CapacityProviderStrategy = []model.CapacityProviderStrategyItem{{CapacityProvider: "EC2_ASG", Weight: 1}}
 		}, apierr.InvalidParameter, "capacity provider"},
+		{"strategy provider not of the cluster", func(in *RunTaskInput) {
+			in.CapacityProviderStrategy = []model.CapacityProviderStrategyItem{{CapacityProvider: "FARGATE_SPOT", Weight: 1}}
+		}, apierr.InvalidParameter, "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster."},
+		{"strategy of all zero weights", func(in *RunTaskInput) {
+			in.Cluster = "spot"
+			in.CapacityProviderStrategy = []model.CapacityProviderStrategyItem{{CapacityProvider: "FARGATE"}, {CapacityProvider: "FARGATE_SPOT"}}
+		}, apierr.InvalidParameter, "at least one capacity provider with a weight greater than zero"},
+		{"strategy weight out of range", func(in *RunTaskInput) {
+			in.Cluster = "spot"
+			in.CapacityProviderStrategy = []model.CapacityProviderStrategyItem{{CapacityProvider: "FARGATE", Weight: 1001}}
+		}, apierr.InvalidParameter, "The weight must be between 0 and 1000"},
 		{"startedBy too long", func(in *RunTaskInput) { in.StartedBy = strings.Repeat("s", 129) }, apierr.InvalidParameter, "startedBy can have up to 128"},
 		{"clientToken too long", func(in *RunTaskInput) { in.ClientToken = strings.Repeat("t", 65) }, apierr.InvalidParameter, "clientToken can have up to 64"},
 		{"clientToken space", func(in *RunTaskInput) { in.ClientToken = "a b" }, apierr.InvalidParameter, "clientToken can contain only"},
@@ -124,10 +139,16 @@ func TestRunTaskValidation(t *testing.T) {
 		}, apierr.InvalidParameter, "'memoryReservation' must be less than or equal to 'memory'"},
 		{"override task size not Fargate", func(in *RunTaskInput) { in.Overrides.Memory = "8192" }, apierr.Client,
 			"No Fargate configuration exists for given values: 512 CPU, 8192 memory"},
-		{"override cpu unreadable", func(in *RunTaskInput) { in.Overrides.CPU = "lots" }, apierr.InvalidParameter, "Invalid 'cpu' override"},
+		{"override cpu unreadable", func(in *RunTaskInput) { in.Overrides.CPU = "lots" }, apierr.Client, "Invalid 'cpu' setting for task: 'lots' (overrides.cpu)"},
+		{"overrides over 8192 characters", func(in *RunTaskInput) {
+			in.Overrides.ContainerOverrides = []model.ContainerOverride{{Name: "api",
+				Environment: []model.KeyValuePair{{Name: "BIG", Value: new(strings.Repeat("x", 8192))}}}}
+		}, apierr.InvalidParameter, "Container Overrides length must be at most 8192"},
 		{"ephemeral storage", func(in *RunTaskInput) {
 			in.Overrides.EphemeralStorage = &model.EphemeralStorage{SizeInGiB: 10}
 		}, apierr.InvalidParameter, "between 21 and 200"},
+		{"execute command without a task role", func(in *RunTaskInput) { in.EnableExecuteCommand = true }, apierr.InvalidParameter,
+			"The execute command failed because a valid task role is not being used."},
 		{"definition not for Fargate", func(in *RunTaskInput) { in.TaskDefinition = "legacy" }, apierr.Client,
 			"Task definition does not support launch_type FARGATE."},
 		{"unknown cluster", func(in *RunTaskInput) { in.Cluster = "nope" }, apierr.ClusterNotFound, "Cluster not found."},
@@ -336,7 +357,7 @@ func TestStopDescribeListTasks(t *testing.T) {
 	}{
 		{ListTasksInput{Family: "api-service"}, 4}, {ListTasksInput{Family: "other"}, 0},
 		{ListTasksInput{StartedBy: "batch"}, 4}, {ListTasksInput{StartedBy: "x"}, 0},
-		{ListTasksInput{ServiceName: "web"}, 0}, {ListTasksInput{LaunchType: "EC2"}, 0},
+		{ListTasksInput{LaunchType: "EC2"}, 0},
 		{ListTasksInput{LaunchType: "FARGATE"}, 4}, {ListTasksInput{DesiredStatus: "PENDING"}, 0},
 	} {
 		if got := list(tt.in); len(got) != tt.want {
@@ -347,6 +368,56 @@ func TestStopDescribeListTasks(t *testing.T) {
 		if _, _, err := e.ListTasks(ctx, clTestScope, bad); apierr.KindOf(err) != apierr.InvalidParameter {
 			t.Errorf("ListTasks(%+v) = %v, want InvalidParameter", bad, err)
 		}
+	}
+}
+
+// TestListTasksFilterCombinations checks the filters ECS refuses together, with its messages,
+// and ServiceNotFoundException for a serviceName the cluster does not have.
+func TestListTasksFilterCombinations(t *testing.T) {
+	e := runTestECS(t)
+	ctx := t.Context()
+	if _, _, err := e.RunTask(ctx, clTestScope, runInput(func(in *RunTaskInput) { in.StartedBy = "job-7" })); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		in   ListTasksInput
+		kind apierr.Kind
+		msg  string
+	}{
+		{"startedBy and family", ListTasksInput{StartedBy: "job-7", Family: "api-service"}, apierr.InvalidParameter, "cannot specify startedBy with other arguments"},
+		{"startedBy and launchType", ListTasksInput{StartedBy: "job-7", LaunchType: "FARGATE"}, apierr.InvalidParameter, "cannot specify startedBy with other arguments"},
+		{"startedBy and serviceName", ListTasksInput{StartedBy: "job-7", ServiceName: "web"}, apierr.InvalidParameter, "cannot specify startedBy with other arguments"},
+		{"startedBy and containerInstance", ListTasksInput{StartedBy: "job-7", ContainerInstance: "ci"}, apierr.InvalidParameter, "cannot specify startedBy with other arguments"},
+		{"serviceName and family", ListTasksInput{ServiceName: "web", Family: "api-service"}, apierr.InvalidParameter, "cannot specify serviceName with other arguments"},
+		{"unknown service", ListTasksInput{ServiceName: "web"}, apierr.ServiceNotFound, "Service not found."},
+		{"unknown service ARN", ListTasksInput{ServiceName: "arn:aws:ecs:us-east-1:000000000000:service/default/web"}, apierr.ServiceNotFound, "Service not found."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := e.ListTasks(ctx, clTestScope, tt.in)
+			clWantErr(t, err, tt.kind, tt.msg)
+		})
+	}
+	// startedBy with desiredStatus is allowed; so are family, launchType and desiredStatus together.
+	for _, ok := range []ListTasksInput{{StartedBy: "job-7", DesiredStatus: "RUNNING"}, {Family: "api-service", LaunchType: "FARGATE", DesiredStatus: "RUNNING"}} {
+		if arns, _, err := e.ListTasks(ctx, clTestScope, ok); err != nil || len(arns) != 1 {
+			t.Errorf("ListTasks(%+v) = %v, %v; want the one task", ok, arns, err)
+		}
+	}
+	if arns, _, err := e.ListTasks(ctx, clTestScope, ListTasksInput{ContainerInstance: "ci"}); err != nil || len(arns) != 0 {
+		t.Errorf("ListTasks(containerInstance) = %v, %v; want no tasks (Fargate tasks have no container instance)", arns, err)
+	}
+}
+
+func TestContainerOverridesLen(t *testing.T) {
+	v := "a<b"
+	got := containerOverridesLen([]model.ContainerOverride{{Name: "app", Command: []string{"x"}, Environment: []model.KeyValuePair{{Name: "K", Value: &v}}}})
+	want := len(`[{"name":"app","command":["x"],"environment":[{"name":"K","value":"a<b"}]}]`)
+	if got != want {
+		t.Fatalf("containerOverridesLen = %d, want %d", got, want)
+	}
+	if n := containerOverridesLen(nil); n != 0 {
+		t.Fatalf("no overrides: %d", n)
 	}
 }
 
@@ -394,5 +465,54 @@ func TestPickProviders(t *testing.T) {
 	}
 	if got := pickProviders(nil, 2); got[0] != "" || got[1] != "" {
 		t.Errorf("no strategy = %q", got)
+	}
+}
+
+// TestRunTaskCapacityProviderStrategy runs tasks with a strategy of the cluster's providers, and
+// with none on a cluster whose default strategy then applies.
+func TestRunTaskCapacityProviderStrategy(t *testing.T) {
+	e := runTestECS(t)
+	ctx := t.Context()
+	runTestHost(t, e, "big", 16384, 65536)
+	type item = model.CapacityProviderStrategyItem
+	if _, err := e.CreateCluster(ctx, model.Cluster{Scope: clTestScope, Name: "spot", CapacityProviders: []string{"FARGATE", "FARGATE_SPOT"},
+		DefaultCapacityProviderStrategy: []item{{CapacityProvider: "FARGATE_SPOT", Weight: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	providers := func(tasks []model.Task) string {
+		var out []string
+		for _, tk := range tasks {
+			if tk.LaunchType != model.CompatibilityFargate {
+				t.Errorf("task launchType %q, want FARGATE", tk.LaunchType)
+			}
+			out = append(out, tk.CapacityProvider)
+		}
+		return strings.Join(out, ",")
+	}
+	tasks, _, err := e.RunTask(ctx, clTestScope, runInput(func(in *RunTaskInput) {
+		in.Cluster, in.Count = "spot", new(3)
+		in.CapacityProviderStrategy = []item{{CapacityProvider: "FARGATE", Base: 1, Weight: 1}, {CapacityProvider: "FARGATE_SPOT", Weight: 0}}
+	}))
+	if got := providers(tasks); err != nil || got != "FARGATE,FARGATE,FARGATE" {
+		t.Fatalf("strategy FARGATE base 1 weight 1, FARGATE_SPOT weight 0: %s, %v", got, err)
+	}
+	tasks, _, err = e.RunTask(ctx, clTestScope, runInput(func(in *RunTaskInput) { in.Cluster, in.Count = "spot", new(2) }))
+	if got := providers(tasks); err != nil || got != "FARGATE_SPOT,FARGATE_SPOT" {
+		t.Fatalf("the cluster's default strategy: %s, %v", got, err)
+	}
+	tasks, _, err = e.RunTask(ctx, clTestScope, runInput(func(in *RunTaskInput) { in.Cluster, in.LaunchType = "spot", "FARGATE" }))
+	if got := providers(tasks); err != nil || got != "" {
+		t.Fatalf("launchType FARGATE: provider %q, %v; want none", got, err)
+	}
+}
+
+func TestRunTaskExecuteCommandWithTaskRoleOverride(t *testing.T) {
+	e := runTestECS(t)
+	tasks, _, err := e.RunTask(t.Context(), clTestScope, runInput(func(in *RunTaskInput) {
+		in.EnableExecuteCommand = true
+		in.Overrides.TaskRoleArn = "arn:aws:iam::000000000000:role/app"
+	}))
+	if err != nil || len(tasks) != 1 || !tasks[0].EnableExecuteCommand {
+		t.Fatalf("RunTask with enableExecuteCommand and a task role override = %+v, %v", tasks, err)
 	}
 }

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ const (
 	maxGroupLen         = 255
 	maxClientTokenLen   = 64
 	maxStopReasonLen    = 255
+	maxOverridesLen     = 8192
 	maxSubnets          = 16
 	maxSecurityGroups   = 5
 	platformLatest      = "LATEST"
@@ -92,6 +94,22 @@ func validateLaunchChoice(launchType string, strategy []model.CapacityProviderSt
 	return validateCapacityProviders([]string{model.CapacityProviderFargate, model.CapacityProviderFargateSpot}, strategy)
 }
 
+// validateStrategyFor checks a RunTask capacityProviderStrategy against the cluster, as ECS
+// does: every provider in it must be associated with the cluster, and a strategy of several
+// providers needs one with a weight above zero to place anything.
+func validateStrategyFor(cl model.Cluster, strategy []model.CapacityProviderStrategyItem) error {
+	if len(strategy) == 0 {
+		return nil
+	}
+	if err := validateCapacityProviders(cl.CapacityProviders, strategy); err != nil {
+		return err
+	}
+	if len(strategy) > 1 && !slices.ContainsFunc(strategy, func(it model.CapacityProviderStrategyItem) bool { return it.Weight > 0 }) {
+		return apierr.New(apierr.InvalidParameter, "The specified capacity provider strategy must contain at least one capacity provider with a weight greater than zero. Specify a weight greater than zero and try again.")
+	}
+	return nil
+}
+
 // validateClientToken checks ECS's rule: up to 64 characters in the range 33 to 126.
 func validateClientToken(tok string) error {
 	if len(tok) > maxClientTokenLen {
@@ -131,19 +149,27 @@ func validateAwsVpc(n model.AwsVpcConfiguration) error {
 
 // validateTaskOverride checks the overrides' own values; validateOverridesFor checks them
 // against the task definition.
+//
+// A task-level cpu or memory override ECS cannot read gets the answer the same value gets in a
+// task definition, ClientException "Invalid 'cpu' setting for task" ('memory' alike): ECS checks
+// the task size after overrides with its task definition rules, and the other size failures of
+// an override (no Fargate configuration for the values) are ClientException too.
 func validateTaskOverride(o model.TaskOverride) error {
 	if o.CPU != "" {
 		if _, err := model.ParseTaskCPU(o.CPU); err != nil {
-			return apierr.Errorf(apierr.InvalidParameter, "Invalid 'cpu' override for task: '%s'. Give cpu units as an integer (\"1024\") or vCPUs (\"1 vCPU\").", o.CPU)
+			return apierr.Errorf(apierr.Client, "Invalid 'cpu' setting for task: '%s' (overrides.cpu). Give cpu units as an integer (\"1024\") or vCPUs (\"1 vCPU\").", o.CPU)
 		}
 	}
 	if o.Memory != "" {
 		if _, err := model.ParseTaskMemory(o.Memory); err != nil {
-			return apierr.Errorf(apierr.InvalidParameter, "Invalid 'memory' override for task: '%s'. Give memory in MiB as an integer (\"2048\") or in GB (\"2GB\").", o.Memory)
+			return apierr.Errorf(apierr.Client, "Invalid 'memory' setting for task: '%s' (overrides.memory). Give memory in MiB as an integer (\"2048\") or in GB (\"2GB\").", o.Memory)
 		}
 	}
 	if es := o.EphemeralStorage; es != nil && (es.SizeInGiB < minEphemeralGiB || es.SizeInGiB > maxEphemeralGiB) {
 		return apierr.Errorf(apierr.InvalidParameter, "Invalid ephemeralStorage sizeInGiB %d: it must be between %d and %d.", es.SizeInGiB, minEphemeralGiB, maxEphemeralGiB)
+	}
+	if n := containerOverridesLen(o.ContainerOverrides); n > maxOverridesLen {
+		return apierr.Errorf(apierr.InvalidParameter, "Container Overrides length must be at most %d", maxOverridesLen)
 	}
 	seen := map[string]bool{}
 	for _, c := range o.ContainerOverrides {
@@ -174,13 +200,17 @@ func validateTaskOverride(o model.TaskOverride) error {
 	return nil
 }
 
-// validateOverridesFor checks overrides against td: every overridden container exists, and the
-// task's size after overrides is a Fargate size. It returns that size.
+// validateOverridesFor checks overrides against td: every overridden container exists, its log
+// drivers are ones gantry serves, and the task's size after overrides is a Fargate size. It
+// returns that size. RunTask and the service scheduler both start tasks through it.
 func validateOverridesFor(td model.TaskDefinition, o model.TaskOverride) (cpu, memory int, err error) {
 	for _, c := range o.ContainerOverrides {
 		if !slices.ContainsFunc(td.ContainerDefinitions, func(d model.ContainerDefinition) bool { return d.Name == c.Name }) {
 			return 0, 0, apierr.Errorf(apierr.InvalidParameter, "Override for container named %s is not a container in the TaskDefinition.", c.Name)
 		}
+	}
+	if err := validateLogDriversServed(td); err != nil {
+		return 0, 0, err
 	}
 	cpuStr, memStr := td.CPU, td.Memory
 	if o.CPU != "" {
@@ -225,4 +255,65 @@ func containerSize(d model.ContainerDefinition, o *model.ContainerOverride) (cpu
 		reservation = strconv.Itoa(*r)
 	}
 	return cpu, memory, reservation
+}
+
+// containerOverridesLen is the length of the container overrides as JSON with ECS's member
+// names, which is what ECS limits to 8192 characters ("This limit includes the JSON formatting
+// characters of the override structure").
+func containerOverridesLen(cs []model.ContainerOverride) int {
+	if len(cs) == 0 {
+		return 0
+	}
+	type kv struct {
+		Name  string  `json:"name"`
+		Value *string `json:"value,omitempty"`
+	}
+	type typed struct {
+		Value string `json:"value"`
+		Type  string `json:"type"`
+	}
+	type override struct {
+		Name                 string   `json:"name,omitempty"`
+		Command              []string `json:"command,omitempty"`
+		Environment          []kv     `json:"environment,omitempty"`
+		EnvironmentFiles     []typed  `json:"environmentFiles,omitempty"`
+		CPU                  *int     `json:"cpu,omitempty"`
+		Memory               *int     `json:"memory,omitempty"`
+		MemoryReservation    *int     `json:"memoryReservation,omitempty"`
+		ResourceRequirements []typed  `json:"resourceRequirements,omitempty"`
+	}
+	out := make([]override, len(cs))
+	for i, c := range cs {
+		o := override{Name: c.Name, Command: c.Command, CPU: c.CPU, Memory: c.Memory, MemoryReservation: c.MemoryReservation}
+		for _, e := range c.Environment {
+			o.Environment = append(o.Environment, kv{Name: e.Name, Value: e.Value})
+		}
+		for _, f := range c.EnvironmentFiles {
+			o.EnvironmentFiles = append(o.EnvironmentFiles, typed{Value: f.Value, Type: f.Type})
+		}
+		for _, r := range c.ResourceRequirements {
+			o.ResourceRequirements = append(o.ResourceRequirements, typed{Value: r.Value, Type: r.Type})
+		}
+		out[i] = o
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // "<" is one character to ECS, not six
+	if err := enc.Encode(out); err != nil {
+		return 0 // plain strings and integers always encode
+	}
+	return utf8.RuneCountInString(strings.TrimSuffix(b.String(), "\n"))
+}
+
+// validateLogDriversServed refuses a task whose containers log with a driver gantry does not
+// serve. ECS registers definitions with splunk or awsfirelens (so do we: templates written for
+// ECS keep registering), but gantry ships logs through awslogs only; a task that would start
+// and silently drop its logs is refused up front with UnsupportedFeatureException instead.
+func validateLogDriversServed(td model.TaskDefinition) error {
+	for _, c := range td.ContainerDefinitions {
+		if lc := c.LogConfiguration; lc != nil && lc.LogDriver != logDriverAwslogs {
+			return apierr.Errorf(apierr.Unsupported, "Container '%s' uses log driver '%s', which gantry does not support: tasks can log only with awslogs (or without a logConfiguration).", c.Name, lc.LogDriver)
+		}
+	}
+	return nil
 }

@@ -309,7 +309,7 @@ func (r TaskDefinitions) rangeDefs(ctx context.Context, prefix, after string, de
 	case desc:
 		order = clientv3.SortDescend
 	}
-	resp, err := r.s.cli.Get(ctx, from, clientv3.WithRange(end), clientv3.WithLimit(int64(limit)),
+	resp, err := r.s.get(ctx, from, clientv3.WithRange(end), clientv3.WithLimit(int64(limit)),
 		clientv3.WithSort(clientv3.SortByKey, order))
 	if err != nil {
 		return nil, false, fmt.Errorf("list task definitions %q: %w", prefix, err)

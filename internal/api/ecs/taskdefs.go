@@ -2,7 +2,6 @@ package ecs
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/gantry-dev/gantry/internal/model"
@@ -18,7 +17,10 @@ func (h *handler) registerTaskDefinition(ctx context.Context, sc model.Scope, in
 }
 
 func (h *handler) describeTaskDefinition(ctx context.Context, sc model.Scope, in *describeTaskDefinitionInput) (*taskDefinitionOutput, error) {
-	withTags := slices.Contains(in.Include, "TAGS")
+	withTags, err := ops.ParseTaskDefinitionInclude(in.Include)
+	if err != nil {
+		return nil, err
+	}
 	td, tags, err := h.ops.DescribeTaskDefinition(ctx, sc, deref(in.TaskDefinition), withTags)
 	if err != nil {
 		return nil, err

@@ -128,6 +128,39 @@ func TestRegisterDescribeRoundTripsEveryMember(t *testing.T) {
 	}
 }
 
+// TestFullTaskDefinitionSetsEveryMember keeps fullTaskDefinition honest: it must give a value to
+// every member of botocore's RegisterTaskDefinitionRequest, recursively, so the round trip
+// above proves every member comes back.
+func TestFullTaskDefinitionSetsEveryMember(t *testing.T) {
+	given := map[string]bool{}
+	var walk func(v any, path string)
+	walk = func(v any, path string) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if e != nil {
+					given[path+"."+k] = true
+					walk(e, path+"."+k)
+				}
+			}
+		case []any:
+			for _, e := range x {
+				walk(e, path+"[]")
+			}
+		}
+	}
+	walk(mustJSON(t, fullTaskDefinition), "")
+	paths := ecs.ModelPaths(t, "RegisterTaskDefinitionRequest")
+	if len(paths) < 100 {
+		t.Fatalf("botocore's RegisterTaskDefinitionRequest has only %d member paths", len(paths))
+	}
+	for _, p := range paths {
+		if !given[p] {
+			t.Errorf("fullTaskDefinition gives no value to %s", p)
+		}
+	}
+}
+
 func TestFargateGuideExampleDescribesBackAsECSDoes(t *testing.T) {
 	srv := newTaskDefServer(t)
 	status, reg := callECS(t, srv, "RegisterTaskDefinition", fargateGuideExample)
@@ -162,13 +195,18 @@ func TestTaskDefinitionErrorsThroughHTTP(t *testing.T) {
 	bad := `{"family": "api-service", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "512", "memory": "512",
 		"containerDefinitions": [{"name": "api", "image": "nginx"}]}`
 	status, out := callECS(t, srv, "RegisterTaskDefinition", bad)
-	want := "No Fargate configuration exists for given values: 512 CPU, 512 memory. See the Amazon ECS documentation for the valid values."
+	want := "No Fargate configuration exists for given values: 512 CPU, 512 memory. See the Amazon ECS documentation for the valid values." +
+		" Valid 'memory' values for 512 CPU are: 1024, 2048, 3072, 4096."
 	if status != http.StatusBadRequest || out["__type"] != "ClientException" || out["message"] != want {
 		t.Errorf("register bad size = %d %v", status, out)
 	}
 	status, out = callECS(t, srv, "DescribeTaskDefinition", `{"taskDefinition": "nope:1"}`)
 	if status != http.StatusBadRequest || out["__type"] != "ClientException" || out["message"] != "Unable to describe task definition." {
 		t.Errorf("describe missing = %d %v", status, out)
+	}
+	status, out = callECS(t, srv, "DescribeTaskDefinition", `{"taskDefinition": "nope:1", "include": ["TAG"]}`)
+	if status != http.StatusBadRequest || out["__type"] != "InvalidParameterException" || out["message"] != `The include value "TAG" is not valid. Valid values are: TAGS.` {
+		t.Errorf("describe include TAG = %d %v", status, out)
 	}
 	status, out = callECS(t, srv, "ListTaskDefinitions", `{"maxResults": 101}`)
 	if status != http.StatusBadRequest || out["__type"] != "InvalidParameterException" {

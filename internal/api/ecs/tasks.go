@@ -38,7 +38,7 @@ func (h *handler) describeTasks(ctx context.Context, sc model.Scope, in *describ
 
 func (h *handler) listTasks(ctx context.Context, sc model.Scope, in *listTasksInput) (*listTasksOutput, error) {
 	arns, next, err := h.ops.ListTasks(ctx, sc, ops.ListTasksInput{
-		Cluster: deref(in.Cluster), Family: deref(in.Family), StartedBy: deref(in.StartedBy),
+		Cluster: deref(in.Cluster), ContainerInstance: deref(in.ContainerInstance), Family: deref(in.Family), StartedBy: deref(in.StartedBy),
 		ServiceName: deref(in.ServiceName), DesiredStatus: deref(in.DesiredStatus), LaunchType: deref(in.LaunchType),
 		NextToken: deref(in.NextToken), MaxResults: intFromWire(in.MaxResults)})
 	if err != nil {

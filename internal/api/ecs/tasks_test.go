@@ -162,14 +162,27 @@ func TestTaskErrorsOverHTTP(t *testing.T) {
 		{"StopTask", `{"task":"0123456789abcdef0123456789abcdef"}`, "InvalidParameterException", "The referenced task was not found."},
 		{"DescribeTasks", `{"tasks":[]}`, "InvalidParameterException", "Tasks cannot be empty."},
 		{"ListTasks", `{"maxResults":500}`, "InvalidParameterException", "maxResults"},
+		{"ListTasks", `{"startedBy":"me","family":"web"}`, "InvalidParameterException", "cannot specify startedBy with other arguments"},
+		{"ListTasks", `{"serviceName":"api","family":"web"}`, "InvalidParameterException", "cannot specify serviceName with other arguments"},
+		{"ListTasks", `{"serviceName":"api"}`, "ServiceNotFoundException", "Service not found."},
+		{"RunTask", `{"taskDefinition":"web","capacityProviderStrategy":[{"capacityProvider":"FARGATE_SPOT","weight":1}],
+			"networkConfiguration":{"awsvpcConfiguration":{"subnets":["` + subnet + `"]}}}`, "InvalidParameterException", "not associated with the cluster"},
+		{"RunTask", `{"taskDefinition":"web","overrides":{"containerOverrides":[{"name":"app","command":["` + strings.Repeat("x", 8200) + `"]}]},
+			"networkConfiguration":{"awsvpcConfiguration":{"subnets":["` + subnet + `"]}}}`, "InvalidParameterException", "Container Overrides length must be at most 8192"},
 	} {
 		code, out := callECS(t, srv, tt.op, tt.body)
 		if code != 400 || out["__type"] != tt.code || !strings.Contains(out["message"].(string), tt.msg) {
 			t.Errorf("%s %s = %d %v, want %s %q", tt.op, tt.body, code, out, tt.code, tt.msg)
 		}
 	}
-	code, out := callECS(t, srv, "RunTask", `{"taskDefinition":"web","count":10,"networkConfiguration":{"awsvpcConfiguration":{"subnets":["`+subnet+`"]}}}`)
+	code, out := callECS(t, srv, "RunTask", `{"taskDefinition":"web","count":10,"clientToken":"ten","networkConfiguration":{"awsvpcConfiguration":{"subnets":["`+subnet+`"]}}}`)
 	if code != 200 || len(out["tasks"].([]any)) != 10 {
 		t.Fatalf("10 small tasks = %d %v", code, out)
+	}
+	// The same clientToken with other parameters is ECS's ConflictException, naming the tasks.
+	first := out["tasks"].([]any)[0].(map[string]any)["taskArn"].(string)
+	code, out = callECS(t, srv, "RunTask", `{"taskDefinition":"web","count":9,"clientToken":"ten","networkConfiguration":{"awsvpcConfiguration":{"subnets":["`+subnet+`"]}}}`)
+	if code != 400 || out["__type"] != "ConflictException" || !strings.Contains(out["message"].(string), first) {
+		t.Fatalf("clientToken reused with another count = %d %v, want ConflictException naming %s", code, out, first)
 	}
 }
