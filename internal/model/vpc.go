@@ -29,6 +29,12 @@ const (
 	StateAttached  = "attached"
 	StateActive    = "active"
 	StateInUse     = "in-use"
+	// StateBlackhole is a route whose target is gone: an internet gateway detached from the
+	// VPC, a NAT gateway deleted. It carries no traffic.
+	StateBlackhole = "blackhole"
+	// StateDeleting and StateDeleted are a NAT gateway's last states.
+	StateDeleting = "deleting"
+	StateDeleted  = "deleted"
 )
 
 // DefaultVpcCIDR is the CIDR of every default VPC, as on AWS.
@@ -164,6 +170,8 @@ type NatGateway struct {
 	State            string
 	Tags             []Tag
 	CreatedAt        time.Time
+	// DeletedAt is when DeleteNatGateway deleted it; zero before.
+	DeletedAt time.Time
 }
 
 // RouteTable routes the traffic of the subnets associated with it; the VPC's main table routes
@@ -192,6 +200,25 @@ type Route struct {
 	GatewayID            string
 	NatGatewayID         string
 	Origin               string
+	// Blackhole is set while the target is gone (see StateBlackhole); the route stays until
+	// deleted, and comes back to life if its internet gateway is attached again.
+	Blackhole bool
+}
+
+// State is the route's state as DescribeRouteTables shows it: active or blackhole.
+func (r Route) State() string {
+	if r.Blackhole {
+		return StateBlackhole
+	}
+	return StateActive
+}
+
+// Target is the gateway the route sends traffic to: its internet or NAT gateway id, or "local".
+func (r Route) Target() string {
+	if r.NatGatewayID != "" {
+		return r.NatGatewayID
+	}
+	return r.GatewayID
 }
 
 // RouteTableAssociation ties a subnet to a route table, or marks the table as the VPC's main one.

@@ -3,6 +3,8 @@ package ops
 import (
 	"context"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/gantry-dev/gantry/internal/apierr"
 	"github.com/gantry-dev/gantry/internal/model"
@@ -84,6 +86,52 @@ var eniFilters = filterSpec[model.NetworkInterface]{
 	"attachment.status": func(n model.NetworkInterface) []string {
 		return attachValue(n, func(a model.EniAttachment) string { return a.Status })
 	},
+	"attachment.instance-owner-id": func(n model.NetworkInterface) []string {
+		return attachValue(n, func(a model.EniAttachment) string { return a.InstanceOwnerID })
+	},
+	"attachment.device-index": func(n model.NetworkInterface) []string {
+		return attachValue(n, func(a model.EniAttachment) string { return strconv.Itoa(int(a.DeviceIndex)) })
+	},
+	"attachment.attach-time": func(n model.NetworkInterface) []string {
+		return attachValue(n, func(a model.EniAttachment) string { return a.AttachTime.UTC().Format(time.RFC3339Nano) })
+	},
+	"attachment.delete-on-termination": func(n model.NetworkInterface) []string {
+		return attachValue(n, func(model.EniAttachment) string { return "true" }) // as DescribeNetworkInterfaces shows it
+	},
+	// Task ENIs are attached to no instance.
+	"attachment.instance-id": func(model.NetworkInterface) []string { return nil },
+	"requester-id": func(n model.NetworkInterface) []string {
+		if !n.RequesterManaged {
+			return nil
+		}
+		return []string{FargateRequesterID}
+	},
+	"source-dest-check":               func(model.NetworkInterface) []string { return []string{"true"} },
+	"addresses.primary":               func(model.NetworkInterface) []string { return []string{"true"} },
+	"addresses.association.public-ip": func(n model.NetworkInterface) []string { return nonEmpty(n.PublicIP) },
+	"association.ip-owner-id": func(n model.NetworkInterface) []string {
+		if n.PublicIP == "" {
+			return nil
+		}
+		return []string{"amazon"}
+	},
+}
+
+// FargateRequesterID is the account AWS's Fargate-managed ENIs name as their requester.
+const FargateRequesterID = "578734482556"
+
+// eniNameFilters are the filters that need the names of the interfaces' groups. (EC2 takes
+// group-name though botocore's list no longer names it.)
+func eniNameFilters(names map[string]string) filterSpec[model.NetworkInterface] {
+	return filterSpec[model.NetworkInterface]{
+		"group-name": func(n model.NetworkInterface) []string {
+			out := make([]string, 0, len(n.GroupIDs))
+			for _, g := range n.GroupIDs {
+				out = append(out, names[g])
+			}
+			return out
+		},
+	}
 }
 
 func attachValue(n model.NetworkInterface, f func(model.EniAttachment) string) []string {
@@ -110,7 +158,11 @@ func (e *EC2) DescribeNetworkInterfaces(ctx context.Context, sc model.Scope, ids
 	if err != nil {
 		return nil, "", err
 	}
-	if enis, err = applyFilters(eniFilters, func(n model.NetworkInterface) []model.Tag { return n.Tags }, filters, enis); err != nil {
+	spec, err := withNames(ctx, e, sc, filters, eniFilters, eniNameFilters)
+	if err != nil {
+		return nil, "", err
+	}
+	if enis, err = applyFilters(spec, func(n model.NetworkInterface) []model.Tag { return n.Tags }, filters, enis); err != nil {
 		return nil, "", err
 	}
 	return paginate(enis, id, p)

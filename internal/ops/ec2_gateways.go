@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
+	"time"
 
 	"github.com/gantry-dev/gantry/internal/apierr"
 	"github.com/gantry-dev/gantry/internal/model"
@@ -65,7 +67,9 @@ func (e *EC2) AttachInternetGateway(ctx context.Context, sc model.Scope, igwID, 
 		}
 		g.Value.VpcID = vpcID
 		w := &store.Write{}
-		if err := errors.Join(e.fence(w, vpc), e.store.InternetGateways().PutIn(w, g.Value, g.Revision)); err != nil {
+		// Routes of the VPC left to this gateway by an earlier detach come back to life.
+		if err := errors.Join(e.fence(w, vpc), e.store.InternetGateways().PutIn(w, g.Value, g.Revision),
+			e.setRoutesStateIn(ctx, w, sc, vpcID, igwID, false)); err != nil {
 			return err
 		}
 		_, err = e.store.Commit(ctx, w)
@@ -91,9 +95,22 @@ func (e *EC2) DetachInternetGateway(ctx context.Context, sc model.Scope, igwID, 
 		if g.Value.VpcID != vpcID {
 			return ec2Errorf(apierr.InvalidParameter, CodeGatewayNotAttached, "resource %s is not attached to network %s", igwID, vpcID)
 		}
+		// As on AWS: not while an interface of the VPC has a public address.
+		enis, err := e.store.NetworkInterfaces().List(ctx, sc)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(enis, func(n store.Versioned[model.NetworkInterface]) bool {
+			return n.Value.VpcID == vpcID && n.Value.PublicIP != ""
+		}) {
+			return ec2Errorf(apierr.ResourceInUse, CodeDependencyViolation,
+				"Network %s has some mapped public address(es). Please unmap those public address(es) before detaching the gateway.", vpcID)
+		}
 		g.Value.VpcID = ""
 		w := &store.Write{}
-		if err := errors.Join(e.fence(w, vpc), e.store.InternetGateways().PutIn(w, g.Value, g.Revision)); err != nil {
+		// As on AWS, the VPC's routes to the gateway stay, as blackholes.
+		if err := errors.Join(e.fence(w, vpc), e.store.InternetGateways().PutIn(w, g.Value, g.Revision),
+			e.setRoutesStateIn(ctx, w, sc, vpcID, igwID, true)); err != nil {
 			return err
 		}
 		_, err = e.store.Commit(ctx, w)
@@ -297,6 +314,8 @@ func (e *EC2) DescribeNatGateways(ctx context.Context, sc model.Scope, ids []str
 	if err != nil {
 		return nil, "", err
 	}
+	now := e.now()
+	all = slices.DeleteFunc(all, func(n store.Versioned[model.NatGateway]) bool { return natExpired(n.Value, now) })
 	id := func(n model.NatGateway) string { return n.ID }
 	nats, err := byIDs(values(all), id, ids, func(i string) error {
 		return ec2Errorf(apierr.NotFound, CodeNatGatewayNotFound, "NAT gateway %s was not found", i)
@@ -308,4 +327,116 @@ func (e *EC2) DescribeNatGateways(ctx context.Context, sc model.Scope, ids []str
 		return nil, "", err
 	}
 	return paginate(nats, id, p)
+}
+
+// natDeletedVisible is how long DescribeNatGateways keeps showing a deleted NAT gateway, as
+// AWS does (about an hour).
+const natDeletedVisible = time.Hour
+
+func natExpired(n model.NatGateway, now time.Time) bool {
+	return n.State == model.StateDeleted && !n.DeletedAt.IsZero() && now.Sub(n.DeletedAt) > natDeletedVisible
+}
+
+func (e *EC2) natGateway(ctx context.Context, sc model.Scope, id string) (store.Versioned[model.NatGateway], error) {
+	if id == "" {
+		return store.Versioned[model.NatGateway]{}, missingParameter("NatGatewayId")
+	}
+	n, err := e.store.NatGateways().Get(ctx, sc, id)
+	if apierr.KindOf(err) == apierr.NotFound || (err == nil && natExpired(n.Value, e.now())) {
+		return n, ec2Errorf(apierr.NotFound, CodeNatGatewayNotFound, "NAT gateway %s was not found", id)
+	}
+	return n, err
+}
+
+// DeleteNatGateway deletes a NAT gateway: it goes to deleting, and in the same transaction
+// gives its elastic IP back (free to associate again) and turns the VPC's routes to it into
+// blackholes, so that no task of a subnet routed to it leaves the VPC any more; then it is
+// deleted, and DescribeNatGateways shows it so for natDeletedVisible. Deleting a deleted gateway
+// again succeeds, as on AWS.
+func (e *EC2) DeleteNatGateway(ctx context.Context, sc model.Scope, id string) error {
+	if err := e.EnsureDefaultVPC(ctx, sc); err != nil {
+		return err
+	}
+	err := fenced(ctx, func() error {
+		n, err := e.natGateway(ctx, sc, id)
+		if err != nil || n.Value.State != model.StateAvailable {
+			return err // deleting or deleted already: the second step below finishes it
+		}
+		vpc, err := e.vpc(ctx, sc, n.Value.VpcID)
+		if err != nil {
+			return err
+		}
+		w := &store.Write{}
+		if err := errors.Join(e.fence(w, vpc), e.setRoutesStateIn(ctx, w, sc, n.Value.VpcID, id, true)); err != nil {
+			return err
+		}
+		if n.Value.AllocationID != "" {
+			a, err := e.address(ctx, sc, n.Value.AllocationID)
+			switch {
+			case apierr.KindOf(err) == apierr.NotFound:
+			case err != nil:
+				return err
+			case a.Value.AssociatedWith == id:
+				a.Value.AssociatedWith = ""
+				if err := e.store.ElasticIPs().PutIn(w, a.Value, a.Revision); err != nil {
+					return err
+				}
+			}
+		}
+		n.Value.State = model.StateDeleting
+		if err := e.store.NatGateways().PutIn(w, n.Value, n.Revision); err != nil {
+			return err
+		}
+		_, err = e.store.Commit(ctx, w)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// Nothing is left to tear down (the data plane follows the route tables): deleting ends at once.
+	now := e.now()
+	_, err = e.store.NatGateways().Mutate(ctx, sc, id, func(n *model.NatGateway) error {
+		if n.State == model.StateDeleting {
+			n.State, n.DeletedAt = model.StateDeleted, now
+		}
+		return nil
+	})
+	return err
+}
+
+// Codes of ReleaseAddress's failures (kept here, beside their only user).
+const (
+	CodeAddressNotFound = "InvalidAddress.NotFound"
+	CodeAddressInUse    = "InvalidIPAddress.InUse"
+)
+
+// ReleaseAddress gives an elastic IP back. One still associated (with a NAT gateway) is
+// InvalidIPAddress.InUse, as on AWS.
+func (e *EC2) ReleaseAddress(ctx context.Context, sc model.Scope, allocationID, publicIP string) error {
+	if err := e.EnsureDefaultVPC(ctx, sc); err != nil {
+		return err
+	}
+	var a store.Versioned[model.ElasticIP]
+	var err error
+	switch {
+	case allocationID != "":
+		a, err = e.address(ctx, sc, allocationID)
+	case publicIP != "":
+		a, err = e.store.ElasticIPs().Get(ctx, sc, publicIP)
+		if apierr.KindOf(err) == apierr.NotFound {
+			err = ec2Errorf(apierr.NotFound, CodeAddressNotFound, "Address '%s' not found.", publicIP)
+		}
+	default:
+		return missingParameter("AllocationId")
+	}
+	if err != nil {
+		return err
+	}
+	if a.Value.AssociatedWith != "" {
+		return ec2Errorf(apierr.ResourceInUse, CodeAddressInUse, "Address %s is in use.", a.Value.PublicIP)
+	}
+	w := &store.Write{}
+	e.store.ElasticIPs().DeleteIn(w, a.Value, a.Revision)
+	_, err = e.store.Commit(ctx, w)
+	return err
 }

@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/gantry-dev/gantry/internal/apierr"
@@ -107,7 +108,8 @@ func (e *EC2) checkTarget(ctx context.Context, sc model.Scope, rt model.RouteTab
 	}
 	if in.NatGatewayID != "" {
 		n, err := e.store.NatGateways().Get(ctx, sc, in.NatGatewayID)
-		if apierr.KindOf(err) == apierr.NotFound {
+		// A deleting or deleted gateway takes no new routes: it is as good as gone.
+		if apierr.KindOf(err) == apierr.NotFound || (err == nil && n.Value.State != model.StateAvailable) {
 			return ec2Errorf(apierr.NotFound, CodeNatGatewayNotFound, "NAT gateway %s was not found", in.NatGatewayID)
 		}
 		if err == nil && n.Value.VpcID != rt.VpcID {
@@ -215,6 +217,17 @@ var routeTableFilters = filterSpec[model.RouteTable]{
 	"route.nat-gateway-id": func(t model.RouteTable) []string {
 		return routeValues(t, func(r model.Route) string { return r.NatGatewayID })
 	},
+	"route.origin": func(t model.RouteTable) []string {
+		return routeValues(t, func(r model.Route) string { return r.Origin })
+	},
+	"route.state": func(t model.RouteTable) []string {
+		return routeValues(t, func(r model.Route) string { return r.State() })
+	},
+	"association.route-table-id": func(t model.RouteTable) []string {
+		return assocValues(t, func(model.RouteTableAssociation) string { return t.ID })
+	},
+	// Gateway route tables (edge associations) do not exist here.
+	"association.gateway-id": func(model.RouteTable) []string { return nil },
 }
 
 // DescribeRouteTables lists the route tables named by ids (all when empty) that match filters.
@@ -237,4 +250,62 @@ func (e *EC2) DescribeRouteTables(ctx context.Context, sc model.Scope, ids []str
 		return nil, "", err
 	}
 	return paginate(tables, id, p)
+}
+
+// setRoutesStateIn adds to w the route tables of vpcID whose routes to target (an internet or
+// NAT gateway id) change state: blackhole when the gateway stops carrying traffic (detached,
+// deleted), active again when it carries it again (attached). The tables change in the same
+// transaction as the gateway, so the VPC's hosts, which follow the route tables, see both at once.
+func (e *EC2) setRoutesStateIn(ctx context.Context, w *store.Write, sc model.Scope, vpcID, target string, blackhole bool) error {
+	tables, err := e.store.RouteTables().List(ctx, sc)
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		if t.Value.VpcID != vpcID {
+			continue
+		}
+		rt, changed := t.Value, false
+		rt.Routes = slices.Clone(rt.Routes)
+		for i, r := range rt.Routes {
+			if r.Target() == target && r.Blackhole != blackhole {
+				rt.Routes[i].Blackhole, changed = blackhole, true
+			}
+		}
+		if !changed {
+			continue
+		}
+		if err := e.store.RouteTables().PutIn(w, rt, t.Revision); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteRouteTable deletes a route table that is not its VPC's main table and routes no subnet
+// (DependencyViolation otherwise).
+func (e *EC2) DeleteRouteTable(ctx context.Context, sc model.Scope, id string) error {
+	if err := e.EnsureDefaultVPC(ctx, sc); err != nil {
+		return err
+	}
+	return fenced(ctx, func() error {
+		rt, err := e.routeTable(ctx, sc, id)
+		if err != nil {
+			return err
+		}
+		if rt.Value.Main || len(rt.Value.Associations) > 0 {
+			return ec2Errorf(apierr.ResourceInUse, CodeDependencyViolation, "The routeTable '%s' has dependencies and cannot be deleted.", id)
+		}
+		vpc, err := e.vpc(ctx, sc, rt.Value.VpcID)
+		if err != nil {
+			return err
+		}
+		w := &store.Write{}
+		if err := e.fence(w, vpc); err != nil {
+			return err
+		}
+		e.store.RouteTables().DeleteIn(w, rt.Value, rt.Revision)
+		_, err = e.store.Commit(ctx, w)
+		return err
+	})
 }

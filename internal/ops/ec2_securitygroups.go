@@ -3,6 +3,9 @@ package ops
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gantry-dev/gantry/internal/apierr"
@@ -135,6 +138,85 @@ var groupFilters = filterSpec[model.SecurityGroup]{
 	"egress.ip-permission.group-id": func(g model.SecurityGroup) []string {
 		return ruleValues(g, true, func(r model.SecurityGroupRule) string { return r.GroupID })
 	},
+	"egress.ip-permission.protocol": func(g model.SecurityGroup) []string {
+		return ruleValues(g, true, func(r model.SecurityGroupRule) string { return ProtocolName(r.Protocol) })
+	},
+	"ip-permission.from-port":        portFilter(false, func(r model.SecurityGroupRule) int32 { return r.FromPort }),
+	"ip-permission.to-port":          portFilter(false, func(r model.SecurityGroupRule) int32 { return r.ToPort }),
+	"egress.ip-permission.from-port": portFilter(true, func(r model.SecurityGroupRule) int32 { return r.FromPort }),
+	"egress.ip-permission.to-port":   portFilter(true, func(r model.SecurityGroupRule) int32 { return r.ToPort }),
+	"ip-permission.user-id":          referenceOwner(false),
+	"egress.ip-permission.user-id":   referenceOwner(true),
+	// Matched by nothing here: gantry has no IPv6 and no prefix lists.
+	"ip-permission.ipv6-cidr":             func(model.SecurityGroup) []string { return nil },
+	"egress.ip-permission.ipv6-cidr":      func(model.SecurityGroup) []string { return nil },
+	"ip-permission.prefix-list-id":        func(model.SecurityGroup) []string { return nil },
+	"egress.ip-permission.prefix-list-id": func(model.SecurityGroup) []string { return nil },
+}
+
+// groupNameFilters are the filters that need the names of the groups rules reference.
+func groupNameFilters(names map[string]string) filterSpec[model.SecurityGroup] {
+	return filterSpec[model.SecurityGroup]{
+		"ip-permission.group-name": func(g model.SecurityGroup) []string {
+			return ruleValues(g, false, func(r model.SecurityGroupRule) string { return names[r.GroupID] })
+		},
+		"egress.ip-permission.group-name": func(g model.SecurityGroup) []string {
+			return ruleValues(g, true, func(r model.SecurityGroupRule) string { return names[r.GroupID] })
+		},
+	}
+}
+
+// portFilter gives a rule's port (or icmp type and code) as the filters match it; rules of all
+// protocols have none.
+func portFilter(egress bool, port func(model.SecurityGroupRule) int32) func(model.SecurityGroup) []string {
+	return func(g model.SecurityGroup) []string {
+		return ruleValues(g, egress, func(r model.SecurityGroupRule) string {
+			if r.Protocol == model.ProtocolAll {
+				return ""
+			}
+			return strconv.Itoa(int(port(r)))
+		})
+	}
+}
+
+// referenceOwner gives the account of the groups rules reference (the group's own account).
+func referenceOwner(egress bool) func(model.SecurityGroup) []string {
+	return func(g model.SecurityGroup) []string {
+		return ruleValues(g, egress, func(r model.SecurityGroupRule) string {
+			if r.GroupID == "" {
+				return ""
+			}
+			return g.Scope.Account
+		})
+	}
+}
+
+// groupNames maps the scope's group ids to their names.
+func (e *EC2) groupNames(ctx context.Context, sc model.Scope) (map[string]string, error) {
+	all, err := e.store.SecurityGroups().List(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(all))
+	for _, g := range all {
+		names[g.Value.ID] = g.Value.Name
+	}
+	return names, nil
+}
+
+// withNames returns spec with more, when filters use one of more's names; names is read only then.
+func withNames[T any](ctx context.Context, e *EC2, sc model.Scope, filters []Filter, spec filterSpec[T], more func(map[string]string) filterSpec[T]) (filterSpec[T], error) {
+	extra := more(nil)
+	if !slices.ContainsFunc(filters, func(f Filter) bool { return extra[f.Name] != nil }) {
+		return spec, nil
+	}
+	names, err := e.groupNames(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	out := maps.Clone(spec)
+	maps.Copy(out, more(names))
+	return out, nil
 }
 
 func ruleValues(g model.SecurityGroup, egress bool, f func(model.SecurityGroupRule) string) []string {
@@ -186,7 +268,11 @@ func (e *EC2) DescribeSecurityGroups(ctx context.Context, sc model.Scope, ids, n
 			return nil, "", err
 		}
 	}
-	if groups, err = applyFilters(groupFilters, func(g model.SecurityGroup) []model.Tag { return g.Tags }, filters, groups); err != nil {
+	spec, err := withNames(ctx, e, sc, filters, groupFilters, groupNameFilters)
+	if err != nil {
+		return nil, "", err
+	}
+	if groups, err = applyFilters(spec, func(g model.SecurityGroup) []model.Tag { return g.Tags }, filters, groups); err != nil {
 		return nil, "", err
 	}
 	return paginate(groups, id, p)

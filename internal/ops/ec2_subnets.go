@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -129,6 +130,10 @@ var subnetFilters = filterSpec[SubnetView]{
 	"map-public-ip-on-launch":    func(s SubnetView) []string { return boolValues(s.MapPublicIPOnLaunch) },
 	"owner-id":                   func(s SubnetView) []string { return []string{s.Scope.Account} },
 	"available-ip-address-count": func(s SubnetView) []string { return []string{strconv.Itoa(s.AvailableIPAddressCount)} },
+	"subnet-arn":                 func(s SubnetView) []string { return []string{model.EC2ARN(s.Scope, "subnet/"+s.ID)} },
+	// gantry's subnets are IPv4 only.
+	"ipv6-native":  func(SubnetView) []string { return []string{"false"} },
+	"enable-dns64": func(SubnetView) []string { return []string{"false"} },
 }
 
 // DescribeSubnets lists the subnets named by ids (all when empty) that match filters.
@@ -202,7 +207,16 @@ func (e *EC2) DeleteSubnet(ctx context.Context, sc model.Scope, id string) error
 		if err != nil {
 			return err
 		}
-		if used[id] > 0 {
+		nats, err := e.store.NatGateways().List(ctx, sc)
+		if err != nil {
+			return err
+		}
+		// A NAT gateway is in its subnet whether or not it holds one of its addresses, until it
+		// is deleted (DeleteNatGateway).
+		hasNAT := slices.ContainsFunc(nats, func(n store.Versioned[model.NatGateway]) bool {
+			return n.Value.SubnetID == id && n.Value.State != model.StateDeleted
+		})
+		if used[id] > 0 || hasNAT {
 			return ec2Errorf(apierr.ResourceInUse, CodeDependencyViolation, "The subnet '%s' has dependencies and cannot be deleted.", id)
 		}
 		w := &store.Write{}

@@ -361,11 +361,13 @@ func (e *EC2) DescribeAvailabilityZones(ctx context.Context, sc model.Scope, nam
 		return nil, err
 	}
 	spec := filterSpec[model.AvailabilityZone]{
-		"zone-name":   func(z model.AvailabilityZone) []string { return []string{z.Name} },
-		"zone-id":     func(z model.AvailabilityZone) []string { return []string{z.ZoneID} },
-		"region-name": func(z model.AvailabilityZone) []string { return []string{z.Region} },
-		"state":       func(model.AvailabilityZone) []string { return []string{model.StateAvailable} },
-		"zone-type":   func(model.AvailabilityZone) []string { return []string{"availability-zone"} },
+		"zone-name":     func(z model.AvailabilityZone) []string { return []string{z.Name} },
+		"zone-id":       func(z model.AvailabilityZone) []string { return []string{z.ZoneID} },
+		"region-name":   func(z model.AvailabilityZone) []string { return []string{z.Region} },
+		"state":         func(model.AvailabilityZone) []string { return []string{model.StateAvailable} },
+		"zone-type":     func(model.AvailabilityZone) []string { return []string{"availability-zone"} },
+		"group-name":    func(z model.AvailabilityZone) []string { return []string{z.Region} },
+		"opt-in-status": func(model.AvailabilityZone) []string { return []string{"opt-in-not-required"} },
 	}
 	return applyFilters(spec, func(model.AvailabilityZone) []model.Tag { return nil }, filters, zones)
 }

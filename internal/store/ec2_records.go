@@ -122,18 +122,19 @@ type natGatewayRecord struct {
 	State            string      `json:"state"`
 	Tags             []tagRecord `json:"tags,omitempty"`
 	CreatedAt        time.Time   `json:"createdAt"`
+	DeletedAt        time.Time   `json:"deletedAt,omitzero"`
 }
 
 func recordFromNatGateway(n model.NatGateway) natGatewayRecord {
 	return natGatewayRecord{Account: n.Scope.Account, Region: n.Scope.Region, ID: n.ID, VpcID: n.VpcID,
 		SubnetID: n.SubnetID, AllocationID: n.AllocationID, PublicIP: n.PublicIP, PrivateIP: n.PrivateIP,
-		ConnectivityType: n.ConnectivityType, State: n.State, Tags: tagsToRecords(n.Tags), CreatedAt: n.CreatedAt}
+		ConnectivityType: n.ConnectivityType, State: n.State, Tags: tagsToRecords(n.Tags), CreatedAt: n.CreatedAt, DeletedAt: n.DeletedAt}
 }
 
 func natGatewayFromRecord(r natGatewayRecord) model.NatGateway {
 	return model.NatGateway{Scope: model.Scope{Account: r.Account, Region: r.Region}, ID: r.ID, VpcID: r.VpcID,
 		SubnetID: r.SubnetID, AllocationID: r.AllocationID, PublicIP: r.PublicIP, PrivateIP: r.PrivateIP,
-		ConnectivityType: r.ConnectivityType, State: r.State, Tags: tagsFromRecords(r.Tags), CreatedAt: r.CreatedAt}
+		ConnectivityType: r.ConnectivityType, State: r.State, Tags: tagsFromRecords(r.Tags), CreatedAt: r.CreatedAt, DeletedAt: r.DeletedAt}
 }
 
 type routeTableRecord struct {
@@ -152,6 +153,7 @@ type routeRecord struct {
 	GatewayID            string `json:"gateway,omitempty"`
 	NatGatewayID         string `json:"nat,omitempty"`
 	Origin               string `json:"origin"`
+	Blackhole            bool   `json:"blackhole,omitempty"`
 }
 
 type rtbAssocRecord struct {

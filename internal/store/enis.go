@@ -150,7 +150,10 @@ func syncAttachment(t *model.Task) {
 
 // SubnetRouteOf says how sub is routed by tables (its VPC's route tables): by the table
 // explicitly associated with it, or else the VPC's main table. It is Public when that table
-// has a route to an internet gateway (igw-) and NAT when it has one to a NAT gateway (nat-).
+// has an active route to an internet gateway (igw-) and NAT when it has one to a NAT gateway
+// (nat-). A blackhole route (its internet gateway detached from the VPC, its NAT gateway
+// deleted: the operations that change a gateway mark its routes in the same transaction)
+// gives no way out.
 func SubnetRouteOf(sub model.Subnet, tables []model.RouteTable) model.SubnetRoute {
 	out := model.SubnetRoute{ID: sub.ID, Cidr: sub.CidrBlock}
 	table := routeTableOf(sub, tables)
@@ -158,6 +161,9 @@ func SubnetRouteOf(sub model.Subnet, tables []model.RouteTable) model.SubnetRout
 		return out
 	}
 	for _, r := range table.Routes {
+		if r.Blackhole {
+			continue
+		}
 		if strings.HasPrefix(r.GatewayID, model.PrefixInternetGateway) {
 			out.Public = true
 		}
@@ -247,7 +253,7 @@ func listAt[T, R any](ctx context.Context, t *table[T, R], prefix string, rev in
 	if rev > 0 {
 		opts = append(opts, clientv3.WithRev(rev))
 	}
-	resp, err := t.s.cli.Get(ctx, t.key(prefix), opts...)
+	resp, err := t.s.get(ctx, t.key(prefix), opts...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list %s: %w", t.dir, err)
 	}

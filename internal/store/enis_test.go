@@ -15,6 +15,9 @@ func TestSubnetRouteOf(t *testing.T) {
 	local := model.Route{DestinationCidrBlock: "10.0.0.0/16", GatewayID: "local"}
 	igw := model.Route{DestinationCidrBlock: "0.0.0.0/0", GatewayID: "igw-1"}
 	nat := model.Route{DestinationCidrBlock: "0.0.0.0/0", NatGatewayID: "nat-1"}
+	deadIGW, deadNAT := igw, nat
+	deadIGW.Blackhole, deadNAT.Blackhole = true, true
+	deadNAT.DestinationCidrBlock = "192.0.2.0/24"
 	main := func(routes ...model.Route) model.RouteTable {
 		return model.RouteTable{ID: "rtb-main", VpcID: "vpc-1", Main: true, Routes: routes}
 	}
@@ -32,6 +35,9 @@ func TestSubnetRouteOf(t *testing.T) {
 		{"main table to igw", []model.RouteTable{main(local, igw)}, true, false},
 		{"explicit table wins over main", []model.RouteTable{main(local, igw), assoc("subnet-a", local, nat)}, false, true},
 		{"another subnet's table", []model.RouteTable{main(local), assoc("subnet-b", igw)}, false, false},
+		{"detached igw is a blackhole", []model.RouteTable{main(local, deadIGW)}, false, false},
+		{"deleted nat is a blackhole", []model.RouteTable{assoc("subnet-a", local, deadNAT)}, false, false},
+		{"blackhole nat beside an active igw", []model.RouteTable{main(local, igw, deadNAT)}, true, false},
 		{"another VPC's main table", []model.RouteTable{{ID: "rtb-x", VpcID: "vpc-2", Main: true, Routes: []model.Route{igw}}}, false, false},
 	}
 	for _, tt := range tests {

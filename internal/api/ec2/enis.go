@@ -70,7 +70,7 @@ func eniToWire(n model.NetworkInterface, groupNames map[string]string) NetworkIn
 		MacAddress: n.MacAddress, PrivateIPAddress: n.PrivateIP, PrivateDNSName: dns, SourceDestCheck: true,
 		InterfaceType: n.InterfaceType, Tags: tagsToWire(n.Tags)}
 	if n.RequesterManaged {
-		w.RequesterID = "578734482556" // the account AWS's Fargate-managed ENIs name as requester
+		w.RequesterID = ops.FargateRequesterID
 	}
 	for _, g := range n.GroupIDs {
 		w.Groups = append(w.Groups, GroupIdentifier{GroupID: g, GroupName: groupNames[g]})

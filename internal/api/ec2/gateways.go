@@ -119,6 +119,7 @@ type NatGateway struct {
 	State            string              `xml:"state"`
 	ConnectivityType string              `xml:"connectivityType"`
 	CreateTime       time.Time           `xml:"createTime"`
+	DeleteTime       *time.Time          `xml:"deleteTime,omitempty"`
 	Addresses        []NatGatewayAddress `xml:"natGatewayAddressSet>item"`
 	Tags             []Tag               `xml:"tagSet>item"`
 }
@@ -133,7 +134,12 @@ type NatGatewayAddress struct {
 }
 
 func natToWire(n model.NatGateway) NatGateway {
-	return NatGateway{NatGatewayID: n.ID, SubnetID: n.SubnetID, VpcID: n.VpcID, State: n.State, ConnectivityType: n.ConnectivityType,
+	var deleted *time.Time
+	if !n.DeletedAt.IsZero() {
+		t := n.DeletedAt.UTC()
+		deleted = &t
+	}
+	return NatGateway{DeleteTime: deleted, NatGatewayID: n.ID, SubnetID: n.SubnetID, VpcID: n.VpcID, State: n.State, ConnectivityType: n.ConnectivityType,
 		CreateTime: n.CreatedAt.UTC(), Tags: tagsToWire(n.Tags),
 		Addresses: []NatGatewayAddress{{AllocationID: n.AllocationID, PublicIP: n.PublicIP, PrivateIP: n.PrivateIP, IsPrimary: true, Status: "succeeded"}}}
 }
@@ -182,4 +188,32 @@ func (h *handler) describeNatGateways(ctx context.Context, sc model.Scope, in *d
 		out.NatGateways[i] = natToWire(n)
 	}
 	return out, nil
+}
+
+type deleteNatGatewayInput struct {
+	NatGatewayID string `query:"NatGatewayId,required"`
+}
+
+type deleteNatGatewayOutput struct {
+	NatGatewayID string `xml:"natGatewayId"`
+}
+
+func (h *handler) deleteNatGateway(ctx context.Context, sc model.Scope, in *deleteNatGatewayInput) (*deleteNatGatewayOutput, error) {
+	if err := h.ops.DeleteNatGateway(ctx, sc, in.NatGatewayID); err != nil {
+		return nil, err
+	}
+	return &deleteNatGatewayOutput{NatGatewayID: in.NatGatewayID}, nil
+}
+
+type releaseAddressInput struct {
+	AllocationID       string `query:"AllocationId"`
+	PublicIP           string `query:"PublicIp"`
+	NetworkBorderGroup string `query:"NetworkBorderGroup"`
+}
+
+func (h *handler) releaseAddress(ctx context.Context, sc model.Scope, in *releaseAddressInput) (*returnOutput, error) {
+	if err := h.ops.ReleaseAddress(ctx, sc, in.AllocationID, in.PublicIP); err != nil {
+		return nil, err
+	}
+	return ok, nil
 }

@@ -44,7 +44,7 @@ func routeTableToWire(t model.RouteTable) RouteTable {
 	w := RouteTable{RouteTableID: t.ID, VpcID: t.VpcID, OwnerID: t.Scope.Account, Tags: tagsToWire(t.Tags)}
 	for _, r := range t.Routes {
 		w.Routes = append(w.Routes, Route{DestinationCidrBlock: r.DestinationCidrBlock, GatewayID: r.GatewayID,
-			NatGatewayID: r.NatGatewayID, Origin: r.Origin, State: model.StateActive})
+			NatGatewayID: r.NatGatewayID, Origin: r.Origin, State: r.State()})
 	}
 	for _, a := range t.Associations {
 		w.Associations = append(w.Associations, RouteTableAssociation{Main: a.Main, RouteTableAssociationID: a.ID,
@@ -126,4 +126,15 @@ func (h *handler) describeRouteTables(ctx context.Context, sc model.Scope, in *d
 		out.RouteTables[i] = routeTableToWire(t)
 	}
 	return out, nil
+}
+
+type deleteRouteTableInput struct {
+	RouteTableID string `query:"RouteTableId,required"`
+}
+
+func (h *handler) deleteRouteTable(ctx context.Context, sc model.Scope, in *deleteRouteTableInput) (*returnOutput, error) {
+	if err := h.ops.DeleteRouteTable(ctx, sc, in.RouteTableID); err != nil {
+		return nil, err
+	}
+	return ok, nil
 }
