@@ -173,32 +173,48 @@ func IngestHTTP(ctx context.Context, name string, c *cloudwatchlogs.Client, grou
 	}), nil
 }
 
-// FillOps writes n events into one stream through the Logs operations, in batches.
-func FillOps(ctx context.Context, l *ops.Logs, group, stream string, n, batch int) error {
+// FillOps writes n events into a new group through the Logs operations, in batches, spread
+// over streams streams ("s-0", "s-1" ...) whose timestamps interleave, so FilterLogEvents must
+// merge them.
+func FillOps(ctx context.Context, l *ops.Logs, group string, streams, n, batch int) error {
 	if err := l.CreateLogGroup(ctx, LogsScope, group, ops.LogGroupSettings{}); err != nil {
 		return err
 	}
-	if err := l.CreateLogStream(ctx, LogsScope, group, stream); err != nil {
+	base := time.Now().Add(-time.Hour).UnixMilli()
+	for si := range streams {
+		stream := fmt.Sprint("s-", si)
+		if err := l.CreateLogStream(ctx, LogsScope, group, stream); err != nil {
+			return err
+		}
+		per := n / streams
+		for from := 0; from < per; from += batch {
+			if _, err := l.PutLogEvents(ctx, LogsScope, group, stream, logBatch(base, from, min(batch, per-from))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// FillHTTP writes n events into a new group through an endpoint, in batches, one after
+// another, spread over streams as FillOps does.
+func FillHTTP(ctx context.Context, c *cloudwatchlogs.Client, group string, streams, n, batch int) error {
+	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)}); err != nil {
 		return err
 	}
 	base := time.Now().Add(-time.Hour).UnixMilli()
-	for from := 0; from < n; from += batch {
-		if _, err := l.PutLogEvents(ctx, LogsScope, group, stream, logBatch(base, from, min(batch, n-from))); err != nil {
+	for si := range streams {
+		if err := fillHTTPStream(ctx, c, group, fmt.Sprint("s-", si), base, n/streams, batch); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// FillHTTP writes n events into one stream through an endpoint, in batches, one after another.
-func FillHTTP(ctx context.Context, c *cloudwatchlogs.Client, group, stream string, n, batch int) error {
-	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)}); err != nil {
-		return err
-	}
+func fillHTTPStream(ctx context.Context, c *cloudwatchlogs.Client, group, stream string, base int64, n, batch int) error {
 	if _, err := c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)}); err != nil {
 		return err
 	}
-	base := time.Now().Add(-time.Hour).UnixMilli()
 	for from := 0; from < n; from += batch {
 		evs := logBatch(base, from, min(batch, n-from))
 		in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream),

@@ -54,6 +54,12 @@ type Options struct {
 	Now func() time.Time
 	// ExpireEvery is how often appends and reads apply retention to a stream.
 	ExpireEvery time.Duration
+	// SweepEvery is how often a background sweep applies retention to every stream, idle ones
+	// included (0: DefaultSweepEvery; negative: no background sweep).
+	SweepEvery time.Duration
+	// IdleClose is how long a stream takes no append before the sweep closes its file
+	// (0: DefaultIdleClose).
+	IdleClose time.Duration
 }
 
 // DefaultSegmentBytes is the default segment size.
@@ -68,6 +74,9 @@ type Store struct {
 
 	mu     sync.Mutex
 	groups map[string]*group
+
+	// stop ends the background sweep, which closes stopped when done; nil without one.
+	stop, stopped chan struct{}
 }
 
 // group is a directory of streams with one retention setting.
@@ -95,14 +104,30 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.ExpireEvery <= 0 {
 		opts.ExpireEvery = time.Minute
 	}
+	if opts.SweepEvery == 0 {
+		opts.SweepEvery = DefaultSweepEvery
+	}
+	if opts.IdleClose <= 0 {
+		opts.IdleClose = DefaultIdleClose
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "groups"), 0o700); err != nil {
 		return nil, fmt.Errorf("create log store: %w", err)
 	}
-	return &Store{dir: dir, opts: opts, groups: map[string]*group{}}, nil
+	s := &Store{dir: dir, opts: opts, groups: map[string]*group{}}
+	if opts.SweepEvery > 0 {
+		s.startSweeper()
+	}
+	return s, nil
 }
 
-// Close releases open files. The store must not be used afterwards.
+// Close stops the background sweep and releases open files. The store must not be used
+// afterwards.
 func (s *Store) Close() error {
+	if s.stop != nil {
+		close(s.stop)
+		<-s.stopped
+		s.stop = nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error

@@ -63,6 +63,8 @@ type Query struct {
 	// MaxScan bounds the bytes read before returning (0: no bound), so a selective filter over
 	// a large stream answers in pages.
 	MaxScan int64
+	// Positions asks a forward read for the place of each event it returns (Page.Positions).
+	Positions bool
 }
 
 // Page is one answer of Read.
@@ -74,6 +76,9 @@ type Page struct {
 	Next Pos
 	// End says the read reached the end (forward) or the head (backward) of the stream.
 	End bool
+	// Positions holds where each event starts, when a forward query asked for them: a read
+	// from Positions[i] returns Events[i] first.
+	Positions []Pos
 }
 
 // read runs q over the segments of st.
@@ -185,6 +190,9 @@ func (st *stream) scanForward(s segment, off int64, q *Query, pg *Page, bytes *i
 			return before, true, nil
 		}
 		pg.Events = append(pg.Events, e)
+		if q.Positions {
+			pg.Positions = append(pg.Positions, Pos{Seg: s.ID, Off: before})
+		}
 		*bytes += len(e.Message) + q.Overhead
 	}
 	return rr.off, false, nil

@@ -2,7 +2,9 @@ package logstore
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,6 +32,9 @@ type stream struct {
 	deleted bool
 	// expiredAt is when retention last ran on this stream.
 	expiredAt time.Time
+	// usedAt is when the stream last took an append; the sweeper closes the active file of a
+	// stream idle for long, so open files stay bounded with many streams.
+	usedAt time.Time
 }
 
 // openStream loads a stream directory: sealed segments from their index files, the others by
@@ -74,6 +79,7 @@ func openStream(dir string, opts *Options) (*stream, error) {
 		}
 		st.segs = append(st.segs, seg)
 	}
+	st.segs = dropCompacted(dir, st.segs)
 	st.nextSeq = 1
 	for _, s := range st.segs {
 		if s.Count > 0 {
@@ -130,6 +136,7 @@ func (st *stream) append(events []Event, ingest int64) ([]Event, error) {
 	if err := st.activeLocked(); err != nil {
 		return nil, err
 	}
+	st.usedAt = st.opts.Now()
 	seg := &st.segs[len(st.segs)-1]
 	out := make([]Event, len(events))
 	var buf []byte
@@ -194,15 +201,42 @@ func (st *stream) sealLocked() error {
 	return nil
 }
 
-// expire deletes the sealed segments whose newest event is older than cutoff (ms). The
-// active segment stays until it is sealed; readers drop its expired events themselves.
+// expire deletes the segments whose newest event is older than cutoff (ms), the one taking
+// appends included: it is closed and replaced by an empty one named for the next sequence
+// number, so numbering goes on after a restart. Readers drop expired events of the segments
+// that straddle the cutoff themselves.
 func (st *stream) expire(cutoff int64, now time.Time) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.expiredAt = now
+	if st.deleted {
+		return nil
+	}
+	if n := len(st.segs); n > 0 && !st.segs[n-1].Sealed && st.segs[n-1].Count > 0 && st.segs[n-1].MaxTS < cutoff {
+		if st.active != nil {
+			_ = st.active.Close()
+			st.active = nil
+		}
+		next := segment{ID: st.nextSeq}
+		f, err := os.OpenFile(filepath.Join(st.dir, segName(next.ID)), os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("start segment after expiry: %w", err)
+		}
+		_ = f.Close()
+		st.segs[n-1].Sealed = true // deleted below
+		st.segs = append(st.segs, next)
+	}
 	keep := st.segs[:0]
 	var firstErr error
 	for _, s := range st.segs {
+		if s.Sealed && s.Count > 0 && s.MinTS < cutoff && s.MaxTS >= cutoff && 2*(cutoff-s.MinTS) >= s.MaxTS-s.MinTS {
+			// At least half the segment's time span has expired: compact it.
+			c, err := st.compactLocked(s, cutoff)
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			s = c
+		}
 		if s.Sealed && s.Count > 0 && s.MaxTS < cutoff {
 			err := os.Remove(filepath.Join(st.dir, segName(s.ID)))
 			if err == nil || os.IsNotExist(err) {
@@ -217,6 +251,69 @@ func (st *stream) expire(cutoff int64, now time.Time) error {
 	}
 	st.segs = keep
 	return firstErr
+}
+
+// compactLocked rewrites a sealed segment without its events older than cutoff. The new
+// segment is named for its first kept event's sequence number, so it sorts after the old one
+// and a token into the old one continues at its start; it is written (with its index) before
+// the old one is removed, and openStream drops an old segment a crash left beside its
+// compacted copy. It returns the segment as it now is (unchanged on failure).
+func (st *stream) compactLocked(s segment, cutoff int64) (segment, error) {
+	f, err := os.Open(filepath.Join(st.dir, segName(s.ID)))
+	if err != nil {
+		return s, fmt.Errorf("compact segment: %w", err)
+	}
+	defer f.Close()
+	rr := newRecordReader(f, 0)
+	var buf []byte
+	ns := segment{Sealed: true}
+	for {
+		e, err := rr.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return s, fmt.Errorf("compact segment %d: %w", s.ID, err)
+		}
+		if e.Timestamp < cutoff {
+			continue
+		}
+		if ns.Count == 0 {
+			ns.ID = e.Seq
+		}
+		n := len(buf)
+		buf = appendRecord(buf, e)
+		ns.add(e, len(buf)-n)
+	}
+	if ns.Count == 0 || ns.Count == s.Count {
+		return s, nil // expire removes a wholly expired one; nothing to drop otherwise
+	}
+	if err := writeFileAtomic(filepath.Join(st.dir, segName(ns.ID)), buf); err != nil {
+		return s, fmt.Errorf("write compacted segment: %w", err)
+	}
+	if err := writeIndex(st.dir, ns); err != nil {
+		return s, fmt.Errorf("write compacted segment index: %w", err)
+	}
+	if ns.ID != s.ID {
+		_ = os.Remove(filepath.Join(st.dir, segName(s.ID)))
+		_ = os.Remove(filepath.Join(st.dir, idxName(s.ID)))
+	}
+	return ns, nil
+}
+
+// dropCompacted removes the segments a crash in the middle of a compaction left beside their
+// compacted copy: an older segment whose events run into the next one's.
+func dropCompacted(dir string, segs []segment) []segment {
+	out := segs[:0]
+	for i, s := range segs {
+		if i+1 < len(segs) && s.Count > 0 && s.LastSeq >= segs[i+1].ID {
+			_ = os.Remove(filepath.Join(dir, segName(s.ID)))
+			_ = os.Remove(filepath.Join(dir, idxName(s.ID)))
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // snapshot returns a copy of the segment indexes for a reader.

@@ -62,6 +62,8 @@ type LogQuery struct {
 	Overhead   int
 	Match      func(LogEvent) bool
 	MaxScan    int64
+	// Positions asks a forward read for LogPage.PosAt.
+	Positions bool
 }
 
 // LogPage is one answer of LogEventStore.Read; events come newest first when reading backward.
@@ -71,6 +73,9 @@ type LogPage struct {
 	Start string
 	Next  string
 	End   bool
+	// PosAt, when the query asked for Positions, is a token a read starts at to return
+	// Events[i] first.
+	PosAt func(i int) string
 }
 
 // Logs serves the CloudWatch Logs operations: group metadata in etcd, streams and events in
@@ -247,7 +252,7 @@ func (l *Logs) DeleteLogGroup(ctx context.Context, sc model.Scope, name string) 
 // LogGroupQuery selects groups for DescribeLogGroups.
 type LogGroupQuery struct {
 	Prefix  string
-	Pattern string // a case-insensitive substring
+	Pattern string // a case-sensitive substring, as AWS documents it
 	Class   string
 	Limit   *int
 	Token   string
@@ -275,7 +280,7 @@ func (l *Logs) DescribeLogGroups(ctx context.Context, sc model.Scope, q LogGroup
 		return nil, "", err
 	}
 	out := []LogGroup{}
-	pattern := strings.ToLower(q.Pattern)
+	pattern := q.Pattern
 	for {
 		page, err := l.groups.List(ctx, sc, q.Prefix, after, 100)
 		if err != nil {
@@ -284,7 +289,7 @@ func (l *Logs) DescribeLogGroups(ctx context.Context, sc model.Scope, q LogGroup
 		for _, it := range page.Items {
 			g := it.Value
 			after = g.Name
-			if pattern != "" && !strings.Contains(strings.ToLower(g.Name), pattern) || q.Class != "" && g.Class != q.Class {
+			if pattern != "" && !strings.Contains(g.Name, pattern) || q.Class != "" && g.Class != q.Class {
 				continue
 			}
 			if len(out) == limit {

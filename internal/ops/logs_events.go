@@ -2,10 +2,14 @@ package ops
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"hash/fnv"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -26,9 +30,6 @@ const (
 	logReadMaxEvents    = 10000
 	logReadMaxBytes     = 1_048_576
 	logFilterMaxStreams = 100
-	// logFilterScanBudget bounds the bytes one FilterLogEvents call reads before it answers
-	// with a nextToken, so a selective pattern over a large group stays responsive.
-	logFilterScanBudget = 256 << 20
 )
 
 // InputLogEvent is one event PutLogEvents takes.
@@ -240,7 +241,14 @@ type FilterLogEventsResult struct {
 	Token    string
 }
 
-// FilterLogEvents searches the streams of a group, one stream after another in name order.
+// FilterLogEvents searches the streams of a group and answers their events interleaved, as
+// AWS does: sorted by timestamp, then stream name, then place in the stream. Each stream is
+// read from where the last page left it (or from the lower time bound); an event is answered
+// only once every stream cut short by the page's limit has been read past it, so no event of
+// another stream is skipped. The nextToken holds the sort key of the last event answered and
+// where each stream goes on. Streams are assumed to hold their events in time order (what the
+// awslogs driver and PutLogEvents' batch rules give); an event appended later with an earlier
+// timestamp than a page already answered is not found by the pages after it.
 func (l *Logs) FilterLogEvents(ctx context.Context, sc model.Scope, group string, q FilterLogEventsQuery) (FilterLogEventsResult, error) {
 	if len(q.StreamNames) > 0 && q.StreamPrefix != "" {
 		return FilterLogEventsResult{}, apierr.New(apierr.InvalidParameter, "logStreamNames and logStreamNamePrefix are mutually exclusive")
@@ -259,6 +267,10 @@ func (l *Logs) FilterLogEvents(ctx context.Context, sc model.Scope, group string
 	if err != nil {
 		return FilterLogEventsResult{}, err
 	}
+	tok, err := decodeFilterToken(q.Token)
+	if err != nil {
+		return FilterLogEventsResult{}, err
+	}
 	if _, err := l.group(ctx, sc, group); err != nil {
 		return FilterLogEventsResult{}, err
 	}
@@ -267,39 +279,59 @@ func (l *Logs) FilterLogEvents(ctx context.Context, sc model.Scope, group string
 	if err != nil {
 		return FilterLogEventsResult{}, fmt.Errorf("log group %q streams: %w", group, err)
 	}
-	names := make([]string, 0, len(infos))
-	for _, in := range infos {
-		if strings.HasPrefix(in.Name, q.StreamPrefix) && (len(q.StreamNames) == 0 || slices.Contains(q.StreamNames, in.Name)) {
-			names = append(names, in.Name)
-		}
-	}
-	fromStream, fromPos, err := decodeFilterToken(q.Token)
-	if err != nil {
-		return FilterLogEventsResult{}, err
-	}
-	res := FilterLogEventsResult{Events: []FilteredLogEvent{}, Searched: []string{}}
-	lq := LogQuery{Overhead: logEventOverhead, MaxScan: logFilterScanBudget,
-		Match: func(e LogEvent) bool { return match.Match(e.Message) }}
+	var start, end int64
 	if q.StartTime != nil {
-		lq.Start = *q.StartTime
+		start = *q.StartTime
 	}
 	if q.EndTime != nil {
-		lq.End = *q.EndTime + 1 // FilterLogEvents' endTime is inclusive
+		end = *q.EndTime + 1 // FilterLogEvents' endTime is inclusive
+		if end <= 0 {
+			end = -1 << 62 // an empty range
+		}
 	}
-	bytes := 0
-	for _, name := range names {
-		if name < fromStream {
+	after := tok.after
+	if after != nil {
+		start = max(start, after.ts)
+	}
+	type read struct {
+		name  string
+		pg    LogPage
+		taken int // events of pg answered
+	}
+	var reads []*read
+	type candidate struct {
+		ev FilteredLogEvent
+		r  *read
+	}
+	var found []candidate
+	var frontier *filterKey // the least last key of the streams cut short
+	next := filterToken{pos: map[string]string{}}
+	var names []string
+	for _, in := range infos {
+		if !strings.HasPrefix(in.Name, q.StreamPrefix) || len(q.StreamNames) > 0 && !slices.Contains(q.StreamNames, in.Name) {
 			continue
 		}
-		if len(res.Events) >= limit || bytes >= logReadMaxBytes {
-			res.Token = encodeFilterToken(name, "")
-			return res, nil
+		if in.LastEventTime == 0 && in.FirstEventTime == 0 || in.LastEventTime < start || end != 0 && in.FirstEventTime >= end {
+			if p, ok := tok.pos[streamHash(in.Name)]; ok {
+				next.pos[streamHash(in.Name)] = p
+			}
+			continue // nothing in the time range
 		}
-		lq.Token = ""
-		if name == fromStream {
-			lq.Token = fromPos
-		}
-		lq.Limit, lq.MaxBytes = limit-len(res.Events), logReadMaxBytes-bytes
+		names = append(names, in.Name)
+	}
+	// Each stream gives about twice its share of a page: the merge answers up to the first
+	// stream cut short, so more would be read only to be read again by the next page.
+	perStream := limit
+	if len(names) > 1 {
+		perStream = min(limit, max(100, (2*limit+len(names)-1)/len(names)))
+	}
+	for _, name := range names {
+		h := streamHash(name)
+		lq := LogQuery{Start: start, End: end, Limit: perStream, MaxBytes: logReadMaxBytes, Overhead: logEventOverhead, Positions: true,
+			Token: tok.pos[h],
+			Match: func(e LogEvent) bool {
+				return (after == nil || after.less(filterKey{e.Timestamp, name, e.Seq})) && match.Match(e.Message)
+			}}
 		pg, err := l.events.Read(key, name, lq)
 		if errors.Is(err, apierr.NotFound) {
 			continue // deleted while we searched
@@ -307,36 +339,125 @@ func (l *Logs) FilterLogEvents(ctx context.Context, sc model.Scope, group string
 		if err != nil {
 			return FilterLogEventsResult{}, err
 		}
+		r := &read{name: name, pg: pg}
+		reads = append(reads, r)
 		for _, e := range pg.Events {
-			res.Events = append(res.Events, FilteredLogEvent{LogEvent: e, Stream: name, EventID: logEventID(name, e)})
-			bytes += len(e.Message) + logEventOverhead
+			found = append(found, candidate{FilteredLogEvent{LogEvent: e, Stream: name}, r})
 		}
-		if !pg.End {
-			res.Token = encodeFilterToken(name, pg.Next)
-			return res, nil
+		if !pg.End && len(pg.Events) > 0 {
+			last := pg.Events[len(pg.Events)-1]
+			if k := (filterKey{last.Timestamp, name, last.Seq}); frontier == nil || k.less(*frontier) {
+				frontier = &k
+			}
 		}
-		res.Searched = append(res.Searched, name)
 	}
+	slices.SortFunc(found, func(a, b candidate) int { return filterKeyOf(a.ev).cmp(filterKeyOf(b.ev)) })
+	res := FilterLogEventsResult{Events: []FilteredLogEvent{}, Searched: []string{}}
+	bytes, more := 0, frontier != nil
+	for _, c := range found {
+		if frontier != nil && frontier.less(filterKeyOf(c.ev)) || len(res.Events) == limit || bytes+len(c.ev.Message)+logEventOverhead > logReadMaxBytes {
+			more = true
+			break
+		}
+		c.ev.EventID = logEventID(c.ev.Stream, c.ev.LogEvent)
+		res.Events = append(res.Events, c.ev)
+		c.r.taken++
+		bytes += len(c.ev.Message) + logEventOverhead
+	}
+	for _, r := range reads {
+		h := streamHash(r.name)
+		switch {
+		case r.taken < len(r.pg.Events):
+			// The stream goes on at its first event not answered (its events are answered in
+			// the order they were read).
+			next.pos[h] = r.pg.PosAt(r.taken)
+		default:
+			next.pos[h] = r.pg.Next
+			if r.pg.End {
+				res.Searched = append(res.Searched, r.name)
+			}
+		}
+	}
+	if more && len(res.Events) > 0 {
+		k := filterKeyOf(res.Events[len(res.Events)-1])
+		next.after = &k
+		res.Token = encodeFilterToken(next)
+	}
+	slices.Sort(res.Searched)
 	return res, nil
 }
+
+// filterKey orders FilterLogEvents' answer: timestamp, stream name, place in the stream.
+type filterKey struct {
+	ts     int64
+	stream string
+	seq    uint64
+}
+
+func filterKeyOf(e FilteredLogEvent) filterKey { return filterKey{e.Timestamp, e.Stream, e.Seq} }
+
+func (a filterKey) cmp(b filterKey) int {
+	if c := cmpInt64(a.ts, b.ts); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.stream, b.stream); c != 0 {
+		return c
+	}
+	switch {
+	case a.seq < b.seq:
+		return -1
+	case a.seq > b.seq:
+		return 1
+	}
+	return 0
+}
+
+func (a filterKey) less(b filterKey) bool { return a.cmp(b) < 0 }
 
 // logEventID is a stable id for an event: its time, its stream and its place in it.
 func logEventID(stream string, e LogEvent) string {
 	return fmt.Sprintf("%020d%010d%020d", e.Timestamp, crc32.ChecksumIEEE([]byte(stream)), e.Seq)
 }
 
-func encodeFilterToken(stream, pos string) string {
-	return encodeLogsNameToken(stream + "\x00" + pos)
+// filterToken is FilterLogEvents' nextToken: the key of the last event answered, and where
+// each stream read goes on, by a hash of its name (so the token stays small with long names).
+type filterToken struct {
+	after *filterKey
+	pos   map[string]string
 }
 
-func decodeFilterToken(tok string) (string, string, error) {
-	s, err := decodeLogsNameToken(tok)
-	if err != nil || s == "" {
-		return "", "", err
+type filterTokenWire struct {
+	T int64             `json:"t"`
+	S uint64            `json:"s"`
+	N string            `json:"n"`
+	P map[string]string `json:"p,omitempty"`
+}
+
+func streamHash(name string) string {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+func encodeFilterToken(t filterToken) string {
+	b, _ := json.Marshal(filterTokenWire{T: t.after.ts, S: t.after.seq, N: t.after.stream, P: t.pos})
+	return "f" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeFilterToken reads a nextToken; the zero token for none.
+func decodeFilterToken(tok string) (filterToken, error) {
+	if tok == "" {
+		return filterToken{}, nil
 	}
-	stream, pos, ok := strings.Cut(s, "\x00")
-	if !ok {
-		return "", "", apierr.New(apierr.InvalidParameter, "The specified nextToken is invalid.")
+	var w filterTokenWire
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(tok, "f"))
+	if err == nil && strings.HasPrefix(tok, "f") {
+		err = json.Unmarshal(b, &w)
+	} else if err == nil {
+		err = errors.New("not a filter token")
 	}
-	return stream, pos, nil
+	if err != nil || w.N == "" {
+		return filterToken{}, apierr.New(apierr.InvalidParameter, "The specified nextToken is invalid.")
+	}
+	return filterToken{after: &filterKey{ts: w.T, seq: w.S, stream: w.N}, pos: w.P}, nil
 }

@@ -3,7 +3,7 @@ package ops
 import (
 	"encoding/json"
 	"fmt"
-	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -14,9 +14,10 @@ import (
 // FilterPattern matches log event messages with CloudWatch Logs' filter pattern syntax:
 // terms (all must appear, case-sensitive), "quoted phrases", ?alternatives, -exclusions, and
 // JSON patterns such as { $.level = "error" && $.latency > 100 }, and space-delimited patterns
-// such as [ip, user, ..., status_code = 4*, bytes > 1000].
+// such as [ip, user, ..., status_code = 4*, bytes > 1000]; %regex% stands for a term or, after
+// = and !=, for a value (at most two per pattern).
 type FilterPattern struct {
-	all, any, none []string
+	all, any, none []filterTerm
 	json           jsonExpr
 	space          *spacePattern
 }
@@ -34,12 +35,12 @@ func (p *FilterPattern) Match(msg string) bool {
 		return p.json.eval(doc)
 	}
 	for _, t := range p.none {
-		if strings.Contains(msg, t) {
+		if t.in(msg) {
 			return false
 		}
 	}
 	for _, t := range p.all {
-		if !strings.Contains(msg, t) {
+		if !t.in(msg) {
 			return false
 		}
 	}
@@ -47,7 +48,7 @@ func (p *FilterPattern) Match(msg string) bool {
 		return true
 	}
 	for _, t := range p.any {
-		if strings.Contains(msg, t) {
+		if t.in(msg) {
 			return true
 		}
 	}
@@ -69,8 +70,11 @@ func ParseFilterPattern(s string) (*FilterPattern, error) {
 		if !strings.HasSuffix(s, "}") {
 			return nil, errFilterPattern()
 		}
-		p := &jsonParser{tokens{toks: lexJSONPattern(s[1 : len(s)-1])}}
+		p := &jsonParser{tokens: tokens{toks: lexJSONPattern(s[1 : len(s)-1])}}
 		e, err := p.or()
+		if err != nil && err.Error() != errFilterPattern().Error() {
+			return nil, err // a bad %regex%, told as such
+		}
 		if err != nil || p.i != len(p.toks) {
 			return nil, errFilterPattern()
 		}
@@ -90,13 +94,15 @@ func ParseFilterPattern(s string) (*FilterPattern, error) {
 
 func parseTerms(s string) (*FilterPattern, error) {
 	p := &FilterPattern{}
+	regexes := 0
 	for s = strings.TrimSpace(s); s != ""; s = strings.TrimSpace(s) {
 		kind := byte(0)
 		if s[0] == '?' || s[0] == '-' {
 			kind, s = s[0], s[1:]
 		}
 		var term string
-		if strings.HasPrefix(s, `"`) {
+		quoted := strings.HasPrefix(s, `"`)
+		if quoted {
 			end := strings.IndexByte(s[1:], '"')
 			if end < 0 {
 				return nil, errFilterPattern()
@@ -112,13 +118,23 @@ func parseTerms(s string) (*FilterPattern, error) {
 		if term == "" {
 			continue
 		}
+		ft := filterTerm{s: term}
+		if !quoted {
+			re, ok, err := parseFilterRegex(term, &regexes)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				ft.re = re
+			}
+		}
 		switch kind {
 		case '?':
-			p.any = append(p.any, term)
+			p.any = append(p.any, ft)
 		case '-':
-			p.none = append(p.none, term)
+			p.none = append(p.none, ft)
 		default:
-			p.all = append(p.all, term)
+			p.all = append(p.all, ft)
 		}
 	}
 	return p, nil
@@ -135,8 +151,9 @@ func (e jsonOr) eval(d any) bool  { return e.l.eval(d) || e.r.eval(d) }
 
 // jsonCmp compares the value at a selector with a literal.
 type jsonCmp struct {
-	sel   []string // field names and [n] indexes
-	op    string   // = != < > <= >= or EXISTS, NOT EXISTS, IS NULL, IS TRUE, IS FALSE
+	re    *regexp.Regexp // a %regex% value, for = and !=
+	sel   []string       // field names and [n] indexes
+	op    string         // = != < > <= >= or EXISTS, NOT EXISTS, IS NULL, IS TRUE, IS FALSE
 	str   string
 	num   float64
 	isNum bool
@@ -188,9 +205,9 @@ func (c jsonCmp) eval(doc any) bool {
 	default:
 		return false
 	}
-	eq, _ := path.Match(c.str, s) // '*' wildcards, as AWS's string values allow
-	if !strings.ContainsAny(c.str, "*?[\\") {
-		eq = s == c.str
+	eq := wildcardMatch(c.str, s) // '*' wildcards, as AWS's string values allow
+	if c.re != nil {
+		eq = c.re.MatchString(s)
 	}
 	switch c.op {
 	case "=":
@@ -243,6 +260,17 @@ func lexJSONPattern(s string) []string {
 		case c == '=' || c == '<' || c == '>':
 			toks = append(toks, string(c))
 			i++
+		case c == '%':
+			// A %regex% is one token, whatever characters it holds; an unterminated one runs
+			// to the end, and the parser refuses it.
+			j := strings.IndexByte(s[i+1:], '%')
+			if j < 0 {
+				toks = append(toks, s[i:])
+				i = len(s)
+				continue
+			}
+			toks = append(toks, s[i:i+j+2])
+			i += j + 2
 		case c == '"':
 			j := i + 1
 			for j < len(s) && s[j] != '"' {
@@ -297,7 +325,10 @@ func chain[E any](p *tokens, op string, operand func() (E, error), join func(l, 
 	return l, err
 }
 
-type jsonParser struct{ tokens }
+type jsonParser struct {
+	tokens
+	regexes int
+}
 
 func (p *jsonParser) or() (jsonExpr, error) {
 	return chain(&p.tokens, "||", p.and, func(l, r jsonExpr) jsonExpr { return jsonOr{l, r} })
@@ -352,6 +383,12 @@ func (p *jsonParser) term() (jsonExpr, error) {
 			return nil, errFilterPattern()
 		}
 		c.str = strings.ReplaceAll(v[1:len(v)-1], `\"`, `"`)
+	case strings.HasPrefix(v, "%"):
+		re, _, err := parseFilterRegex(v, &p.regexes)
+		if err != nil {
+			return nil, err
+		}
+		c.re = re
 	default:
 		if n, err := strconv.ParseFloat(v, 64); err == nil {
 			c.num, c.isNum = n, true
@@ -427,6 +464,7 @@ func (e spaceOr) eval(v map[string]string) bool  { return e.l.eval(v) || e.r.eva
 // spaceCmp compares a named field with a value: numerically when the value is a number (and, for
 // = and !=, the field is one too), else as a string where * matches any run of characters.
 type spaceCmp struct {
+	re             *regexp.Regexp // a %regex% value, for = and !=
 	field, op, str string
 	num            float64
 	isNum          bool
@@ -459,6 +497,9 @@ func (c spaceCmp) eval(vals map[string]string) bool {
 		}
 	}
 	eq := wildcardMatch(c.str, v)
+	if c.re != nil {
+		eq = c.re.MatchString(v)
+	}
 	if c.op == "!=" {
 		return !eq
 	}
@@ -570,6 +611,7 @@ func parseSpacePattern(s string) (*spacePattern, error) {
 		return nil, err
 	}
 	p := &spacePattern{}
+	regexes := 0
 	for i, part := range parts {
 		part = strings.TrimSpace(part)
 		switch {
@@ -587,8 +629,11 @@ func parseSpacePattern(s string) (*spacePattern, error) {
 			p.fields = append(p.fields, spaceField{name: toks[0]})
 			continue
 		}
-		sp := &spaceParser{tokens: tokens{toks: toks}}
+		sp := &spaceParser{tokens: tokens{toks: toks}, regexes: &regexes}
 		e, err := sp.or()
+		if err != nil && err.Error() != errFilterPattern().Error() {
+			return nil, err // a bad %regex%, told as such
+		}
 		if err != nil || sp.i != len(toks) {
 			return nil, errFilterPattern()
 		}
@@ -607,7 +652,7 @@ func parseSpacePattern(s string) (*spacePattern, error) {
 // splitPatternFields splits at commas outside double quotes.
 func splitPatternFields(s string) ([]string, error) {
 	var parts []string
-	start, quoted := 0, false
+	start, quoted, regex := 0, false, false
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case '\\':
@@ -615,15 +660,21 @@ func splitPatternFields(s string) ([]string, error) {
 				i++
 			}
 		case '"':
-			quoted = !quoted
-		case ',':
+			if !regex {
+				quoted = !quoted
+			}
+		case '%':
 			if !quoted {
+				regex = !regex
+			}
+		case ',':
+			if !quoted && !regex {
 				parts = append(parts, s[start:i])
 				start = i + 1
 			}
 		}
 	}
-	if quoted {
+	if quoted || regex {
 		return nil, errFilterPattern()
 	}
 	return append(parts, s[start:]), nil
@@ -643,7 +694,8 @@ func isFieldName(s string) bool {
 
 type spaceParser struct {
 	tokens
-	first string // the field the first comparison names: the field this part stands for
+	first   string // the field the first comparison names: the field this part stands for
+	regexes *int   // %regex% values in the whole pattern
 }
 
 func (p *spaceParser) or() (spaceExpr, error) {
@@ -686,6 +738,12 @@ func (p *spaceParser) cmp() (spaceExpr, error) {
 			return nil, errFilterPattern()
 		}
 		c.str = strings.ReplaceAll(v[1:len(v)-1], `\"`, `"`)
+	case strings.HasPrefix(v, "%"):
+		re, _, err := parseFilterRegex(v, p.regexes)
+		if err != nil {
+			return nil, err
+		}
+		c.re = re
 	default:
 		c.str = v
 		if n, err := strconv.ParseFloat(v, 64); err == nil {

@@ -1,9 +1,11 @@
 package ops_test
 
 import (
+	"errors"
 	"slices"
 	"testing"
 
+	"github.com/gantry-dev/gantry/internal/apierr"
 	"github.com/gantry-dev/gantry/internal/ops"
 )
 
@@ -123,6 +125,70 @@ func TestFilterPatternErrors(t *testing.T) {
 		`[ip, status_code = 4 ||]`, `[ip, = 4]`, `[ip user]`} {
 		if _, err := ops.ParseFilterPattern(p); err == nil {
 			t.Errorf("%s: no error", p)
+		}
+	}
+}
+
+// The examples of AWS's "Supported regular expressions (regex) syntax" page: %regex% alone, as
+// a term, and as a value in JSON and space-delimited patterns.
+func TestFilterPatternRegex(t *testing.T) {
+	auth := []string{"[ERROR 401] UNAUTHORIZED REQUEST", "[SUCCESS 200] AUTHORIZED REQUEST", "[ERROR 400] BAD REQUEST"}
+	words := []string{"hat on top", "a cat", "the color", "the colour", "aaa", "aa", "Error here", "fail there", "chat"}
+	tests := []struct {
+		name, pattern string
+		events        []string
+		want          []int
+	}{
+		{"docs keyword", `%AUTHORIZED%`, auth, []int{0, 1}},
+		{"ip address", `%\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}%`, awsSpaceEvents, []int{0, 1, 2, 3, 4}},
+		{"alternation", `%[Ee]rror|[Ff]ail%`, words, []int{6, 7}},
+		{"anchored start", `%^[hc]at%`, words, []int{0}},
+		{"anchored end", `%[hc]at$%`, words, []int{1, 8}},
+		{"optional", `%colou?r%`, words, []int{2, 3}},
+		{"repetition", `%a{3,5}%`, words, []int{4}},
+		{"regex term with exclusion", `%40[01]\]% -BAD`, awsErrorEvents, []int{1}},
+		{"regex alternatives", `?%419% ?%420%`, awsErrorEvents, []int{2, 3}},
+		{"quoted percent is a phrase", `"%419%"`, awsErrorEvents, nil},
+		{"json regex", `{ $.eventType = %Trail$% }`, awsJSONEvents, []int{0, 1, 2}},
+		{"json regex anchored", `{ $.errorCode = %^Access% }`, awsJSONEvents, []int{2}},
+		{"json regex not equal", `{ $.errorCode != %Unauthorized% }`, awsJSONEvents, []int{2}},
+		{"json regex and", `{ $.eventType = %^(Create|Delete)% }`, awsJSONEvents, nil}, // refused: see errors
+		{"space regex", `[ip, user, username, timestamp, request, status_code = %4[0-9]{2}%, bytes]`, awsSpaceEvents, []int{0, 3, 4}},
+		{"space regex with comma", `[ip = %^10\.0\.0\.[0-9]{1,3}$%, ...]`, awsSpaceEvents, []int{3, 4}},
+		{"json wildcard is only *", `{ $.eventType = "Update?rail" }`, awsJSONEvents, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := ops.ParseFilterPattern(tt.pattern)
+			if tt.name == "json regex and" {
+				if err == nil {
+					t.Fatal("( ) in a regex: no error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for i, e := range tt.events {
+				if p.Match(e) {
+					got = append(got, i)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("%s matches %v, want %v", tt.pattern, got, tt.want)
+			}
+		})
+	}
+	for _, p := range []string{`%(a|b)%`, `%abc`, `%é%`, `%a b%`, `%[%`, `{ $.a = %a% || $.b = %b% || $.c = %c% }`,
+		`[x = %a%, y = %b%, z = %c%]`, `%a% %b% %c%`, `[x = %a, y]`, `{ $.a > %1% }`} {
+		_, err := ops.ParseFilterPattern(p)
+		if err == nil {
+			t.Errorf("%s: no error", p)
+			continue
+		}
+		if !errors.Is(err, apierr.InvalidParameter) {
+			t.Errorf("%s: %v, want InvalidParameter", p, err)
 		}
 	}
 }

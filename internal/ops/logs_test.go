@@ -79,7 +79,8 @@ func TestLogGroups(t *testing.T) {
 	}{
 		{"all", ops.LogGroupQuery{}, "[/ecs/api /ecs/web /lambda/fn other]"},
 		{"prefix", ops.LogGroupQuery{Prefix: "/ecs/"}, "[/ecs/api /ecs/web]"},
-		{"pattern case-insensitive", ops.LogGroupQuery{Pattern: "WEB"}, "[/ecs/web]"},
+		{"pattern", ops.LogGroupQuery{Pattern: "web"}, "[/ecs/web]"},
+		{"pattern case-sensitive", ops.LogGroupQuery{Pattern: "WEB"}, "[]"},
 		{"limit", ops.LogGroupQuery{Limit: &one}, "[/ecs/api]"},
 	}
 	for _, tt := range tests {

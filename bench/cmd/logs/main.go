@@ -1,6 +1,6 @@
 // Command logs measures the CloudWatch Logs data path: PutLogEvents ingest rate in-process
 // (ops and the log store) and through HTTP to a gantry server with the AWS SDK for Go v2, and
-// FilterLogEvents latency over one stream of a million events with a term matching 1% of them.
+// FilterLogEvents latency over a million events in interleaved streams with a term matching 1% of them.
 // The peer, moto_server, runs the same SDK client code on a smaller count.
 package main
 
@@ -32,6 +32,9 @@ const (
 	pattern    = "ERROR" // one event in 100
 )
 
+// filterStreams is how many streams the filtered events are spread over.
+var filterStreams = 10
+
 func main() {
 	gantry := flag.String("gantry", "bin/gantry", "the gantry binary to measure")
 	moto := flag.String("moto", "moto_server", "the moto_server command (the peer)")
@@ -39,10 +42,12 @@ func main() {
 	motoEvents := flag.Int("moto-events", 100_000, "events ingested into and filtered on moto_server")
 	batch := flag.Int("batch", 10_000, "events per PutLogEvents call")
 	workers := flag.Int("workers", 4, "concurrent writers, one stream each")
+	streams := flag.Int("filter-streams", 10, "streams the filtered events are spread over (their timestamps interleave)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg := bench.LogsConfig{Events: *events, Batch: *batch, Workers: *workers}
+	filterStreams = max(1, *streams)
 	if err := run(ctx, *gantry, *moto, cfg, *motoEvents); err != nil {
 		fmt.Fprintln(os.Stderr, "logs:", err)
 		os.Exit(1)
@@ -50,8 +55,8 @@ func main() {
 }
 
 func run(ctx context.Context, gantryBin, motoCmd string, cfg bench.LogsConfig, motoEvents int) error {
-	fmt.Printf("PutLogEvents ingest (%d events, batches of %d, %d workers) and FilterLogEvents %q over one stream, %d CPUs\n",
-		cfg.Events, cfg.Batch, cfg.Workers, pattern, runtime.NumCPU())
+	fmt.Printf("PutLogEvents ingest (%d events, batches of %d, %d workers) and FilterLogEvents %q over %d interleaved streams, %d CPUs\n",
+		cfg.Events, cfg.Batch, cfg.Workers, pattern, filterStreams, runtime.NumCPU())
 	in, err := inProcess(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("in-process: %w", err)
@@ -136,13 +141,20 @@ func inProcess(ctx context.Context, cfg bench.LogsConfig) (figures, error) {
 	}
 	f.ingest.Name = "in-process"
 	reportIngest(f.ingest)
-	if err := bench.FillOps(ctx, l, "/bench/filter", "one", cfg.Events, cfg.Batch); err != nil {
+	if err := bench.FillOps(ctx, l, "/bench/filter", filterStreams, cfg.Events, cfg.Batch); err != nil {
 		return f, err
 	}
 	if f.filter, err = bench.FilterOps(ctx, l, "/bench/filter", pattern); err != nil {
 		return f, err
 	}
 	reportFilter("in-process", cfg.Events, f.filter)
+	// Every event, page by page, as `aws logs filter-log-events` or `aws logs tail` reads a
+	// group: the pages merge the streams and each goes on where the last page left it.
+	all, err := bench.FilterOps(ctx, l, "/bench/filter", "")
+	if err != nil {
+		return f, err
+	}
+	reportFilter("all pages", cfg.Events, all)
 	return f, nil
 }
 
@@ -170,7 +182,7 @@ func measureHTTP(ctx context.Context, name, url string, cfg bench.LogsConfig) (f
 		return f, err
 	}
 	reportIngest(f.ingest)
-	if err := bench.FillHTTP(ctx, c, "/bench/filter", "one", cfg.Events, cfg.Batch); err != nil {
+	if err := bench.FillHTTP(ctx, c, "/bench/filter", filterStreams, cfg.Events, cfg.Batch); err != nil {
 		return f, err
 	}
 	if f.filter, err = bench.FilterHTTP(ctx, c, "/bench/filter", pattern); err != nil {

@@ -95,7 +95,11 @@ func (h *handler) getLogEvents(ctx context.Context, sc model.Scope, in *getLogEv
 	if in.StartFromHead != nil {
 		q.StartFromHead = *in.StartFromHead
 	}
-	res, err := h.ops.GetLogEvents(ctx, sc, groupName(in.LogGroupName, in.LogGroupIdentifier), deref(in.LogStreamName), q)
+	group, err := groupName(in.LogGroupName, in.LogGroupIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	res, err := h.ops.GetLogEvents(ctx, sc, group, deref(in.LogStreamName), q)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +130,11 @@ type filterLogEventsOutput struct {
 }
 
 func (h *handler) filterLogEvents(ctx context.Context, sc model.Scope, in *filterLogEventsInput) (*filterLogEventsOutput, error) {
-	res, err := h.ops.FilterLogEvents(ctx, sc, groupName(in.LogGroupName, in.LogGroupIdentifier), ops.FilterLogEventsQuery{
+	group, err := groupName(in.LogGroupName, in.LogGroupIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	res, err := h.ops.FilterLogEvents(ctx, sc, group, ops.FilterLogEventsQuery{
 		StreamNames: in.LogStreamNames, StreamPrefix: deref(in.LogStreamNamePrefix), StartTime: in.StartTime, EndTime: in.EndTime,
 		Pattern: deref(in.FilterPattern), Limit: in.Limit, Token: deref(in.NextToken)})
 	if err != nil {

@@ -13,20 +13,25 @@ type LogGroup struct {
 	CreationTime    int64  `json:"creationTime"`
 	RetentionInDays *int   `json:"retentionInDays,omitempty"`
 	// MetricFilterCount is always 0: metric filters are not served yet.
-	MetricFilterCount int     `json:"metricFilterCount"`
+	MetricFilterCount *int    `json:"metricFilterCount,omitempty"`
 	Arn               string  `json:"arn"`
-	StoredBytes       int64   `json:"storedBytes"`
+	StoredBytes       *int64  `json:"storedBytes,omitempty"`
 	KmsKeyID          *string `json:"kmsKeyId,omitempty"`
 	LogGroupClass     string  `json:"logGroupClass,omitempty"`
-	LogGroupArn       string  `json:"logGroupArn"`
+	LogGroupArn       string  `json:"logGroupArn,omitempty"`
 }
 
-func logGroupToWire(g ops.LogGroup) LogGroup {
-	return LogGroup{
-		LogGroupName: g.Name, CreationTime: g.CreatedAt.UnixMilli(), RetentionInDays: optional(g.RetentionDays),
-		Arn: g.ARN, StoredBytes: g.StoredBytes, KmsKeyID: optional(g.KMSKeyID), LogGroupClass: g.Class,
-		LogGroupArn: g.ARN[:len(g.ARN)-2],
+// logGroupToWire converts a group; brief is DescribeLogGroups with logGroupNamePattern, which
+// answers only arn, creationTime and logGroupName, as AWS documents.
+func logGroupToWire(g ops.LogGroup, brief bool) LogGroup {
+	out := LogGroup{LogGroupName: g.Name, CreationTime: g.CreatedAt.UnixMilli(), Arn: g.ARN}
+	if brief {
+		return out
 	}
+	zero := 0
+	out.RetentionInDays, out.MetricFilterCount, out.StoredBytes = optional(g.RetentionDays), &zero, &g.StoredBytes
+	out.KmsKeyID, out.LogGroupClass, out.LogGroupArn = optional(g.KMSKeyID), g.Class, g.ARN[:len(g.ARN)-2]
+	return out
 }
 
 type createLogGroupInput struct {
@@ -71,7 +76,7 @@ func (h *handler) describeLogGroups(ctx context.Context, sc model.Scope, in *des
 	}
 	out := &describeLogGroupsOutput{LogGroups: make([]LogGroup, len(gs)), NextToken: optional(next)}
 	for i, g := range gs {
-		out.LogGroups[i] = logGroupToWire(g)
+		out.LogGroups[i] = logGroupToWire(g, in.LogGroupNamePattern != nil && *in.LogGroupNamePattern != "")
 	}
 	return out, nil
 }

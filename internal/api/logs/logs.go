@@ -83,10 +83,14 @@ func optional[T comparable](v T) *T {
 	return &v
 }
 
-// groupName is the group a request names by logGroupName or logGroupIdentifier (name or ARN).
-func groupName(name, identifier *string) string {
+// groupName is the group a request names by logGroupName or logGroupIdentifier (name or ARN);
+// naming it both ways is refused, as AWS does.
+func groupName(name, identifier *string) (string, error) {
+	if name != nil && identifier != nil {
+		return "", apierr.New(apierr.InvalidParameter, "LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+	}
 	if name != nil {
-		return *name
+		return *name, nil
 	}
 	id := deref(identifier)
 	const marker = ":log-group:"
@@ -96,8 +100,8 @@ func groupName(name, identifier *string) string {
 			if n := len(rest); n >= 2 && rest[n-2:] == ":*" {
 				rest = rest[:n-2]
 			}
-			return rest
+			return rest, nil
 		}
 	}
-	return id
+	return id, nil
 }

@@ -76,6 +76,14 @@ func TestHTTP(t *testing.T) {
 			"Log events in a single PutLogEvents request must be in chronological order."},
 		{"PutLogEvents", map[string]any{"logGroupName": "/ecs/web", "logStreamName": "web/app/1", "logEvents": []map[string]any{
 			{"timestamp": now - 1, "message": "hello"}, {"timestamp": now, "message": "world"}}}, "", ""},
+		{"FilterLogEvents", map[string]any{"logGroupName": "/ecs/web", "logGroupIdentifier": "/ecs/web"}, "InvalidParameterException",
+			"LogGroup name and LogGroup ARN are mutually exclusive parameters."},
+		{"FilterLogEvents", map[string]any{"logGroupIdentifier": "arn:aws:logs:us-east-1:000000000000:log-group:/ecs/web:*", "filterPattern": "%(x)%"},
+			"InvalidParameterException", ""},
+		{"FilterLogEvents", map[string]any{"logGroupIdentifier": "arn:aws:logs:us-east-1:000000000000:log-group:/ecs/web:*", "nextToken": "nope"},
+			"InvalidParameterException", "The specified nextToken is invalid."},
+		{"DescribeLogStreams", map[string]any{"logGroupName": "/ecs/web", "logGroupIdentifier": "/ecs/web"}, "InvalidParameterException", ""},
+		{"GetLogEvents", map[string]any{"logGroupName": "/ecs/web", "logGroupIdentifier": "/ecs/web", "logStreamName": "web/app/1"}, "InvalidParameterException", ""},
 		{"Nope", map[string]any{}, "UnknownOperationException", ""},
 	}
 	for _, s := range steps {
@@ -95,6 +103,16 @@ func TestHTTP(t *testing.T) {
 	g := out["logGroups"].([]any)[0].(map[string]any)
 	if g["arn"] != "arn:aws:logs:us-east-1:000000000000:log-group:/ecs/web:*" || g["retentionInDays"] != 5.0 || g["storedBytes"].(float64) == 0 {
 		t.Errorf("DescribeLogGroups %v", out)
+	}
+	// With logGroupNamePattern (a case-sensitive substring) only arn, creationTime and
+	// logGroupName come back, as AWS documents.
+	_, _, out = call(t, srv, "DescribeLogGroups", map[string]any{"logGroupNamePattern": "web"})
+	g = out["logGroups"].([]any)[0].(map[string]any)
+	if len(g) != 3 || g["logGroupName"] != "/ecs/web" || g["arn"] == nil || g["creationTime"] == nil {
+		t.Errorf("DescribeLogGroups by pattern %v, want arn, creationTime and logGroupName only", g)
+	}
+	if _, _, out = call(t, srv, "DescribeLogGroups", map[string]any{"logGroupNamePattern": "WEB"}); len(out["logGroups"].([]any)) != 0 {
+		t.Errorf("DescribeLogGroups by pattern WEB %v, want none (case-sensitive)", out)
 	}
 }
 

@@ -49,7 +49,11 @@ type describeLogStreamsOutput struct {
 }
 
 func (h *handler) describeLogStreams(ctx context.Context, sc model.Scope, in *describeLogStreamsInput) (*describeLogStreamsOutput, error) {
-	ss, next, err := h.ops.DescribeLogStreams(ctx, sc, groupName(in.LogGroupName, in.LogGroupIdentifier), ops.LogStreamQuery{
+	group, err := groupName(in.LogGroupName, in.LogGroupIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	ss, next, err := h.ops.DescribeLogStreams(ctx, sc, group, ops.LogStreamQuery{
 		Prefix: deref(in.LogStreamNamePrefix), OrderBy: deref(in.OrderBy), Descending: in.Descending,
 		Limit: in.Limit, Token: deref(in.NextToken)})
 	if err != nil {

@@ -83,7 +83,7 @@ func (b Backend) Append(group, stream string, events []ops.LogEvent) error {
 // Read implements ops.LogEventStore.
 func (b Backend) Read(group, stream string, q ops.LogQuery) (ops.LogPage, error) {
 	lq := logstore.Query{Start: q.Start, End: q.End, Backward: q.Backward, Limit: q.Limit,
-		MaxBytes: q.MaxBytes, Overhead: q.Overhead, MaxScan: q.MaxScan}
+		MaxBytes: q.MaxBytes, Overhead: q.Overhead, MaxScan: q.MaxScan, Positions: q.Positions}
 	if q.Token != "" {
 		p, err := logstore.ParsePos(q.Token)
 		if err != nil {
@@ -101,6 +101,9 @@ func (b Backend) Read(group, stream string, q ops.LogQuery) (ops.LogPage, error)
 	out := ops.LogPage{Events: make([]ops.LogEvent, len(pg.Events)), Start: pg.Start.String(), Next: pg.Next.String(), End: pg.End}
 	for i, e := range pg.Events {
 		out.Events[i] = eventOut(e)
+	}
+	if q.Positions {
+		out.PosAt = func(i int) string { return pg.Positions[i].String() }
 	}
 	return out, nil
 }
