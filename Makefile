@@ -72,6 +72,12 @@ bench-netsetup:
 bench-logs: build
 	$(GO) run ./bench/cmd/logs -gantry bin/gantry $(BENCH_FLAGS)
 
+# bench-logtasks: log ingest from 4 running tasks writing 250,000 lines each through the awslogs
+# driver (first RUNNING to last event readable, every line checked), against raw `runc run` to a file.
+.PHONY: bench-logtasks
+bench-logtasks: build
+	$(GO) run ./bench/cmd/logtasks -gantry bin/gantry $(BENCH_FLAGS)
+
 # bench-lb: the ALB data plane (internal/lb) against HAProxy in front of the same Go backends:
 # requests/s keep-alive and not, added p99 at a fixed rate, health-check failover time.
 .PHONY: bench-lb

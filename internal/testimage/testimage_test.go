@@ -98,6 +98,13 @@ func testProgram(t *testing.T, app string) {
 	if out, _ := run("print", "3"); out != "line 1\nline 2\nline 3\n" {
 		t.Errorf("print 3 = %q", out)
 	}
+	if out, _ := run("flood", "3", "14"); out != "000000000 klmn\n000000001 klmn\n000000002 klmn\n" {
+		t.Errorf("flood 3 14 = %q", out)
+	}
+	if _, code := run("flood", "3", "5"); code != 2 {
+		t.Errorf("flood with 5-byte lines exited %d, want 2", code)
+	}
+	testFloodStats(t, app)
 	if out, _ := run("whoami"); !strings.HasPrefix(out, "uid=") {
 		t.Errorf("whoami = %q", out)
 	}
@@ -142,5 +149,30 @@ func testProgram(t *testing.T, app string) {
 		if got := get(path); got != want {
 			t.Errorf("GET %s = %d, want %d", path, got, want)
 		}
+	}
+}
+
+// testFloodStats checks a large flood: every line in order, the right size, and the stats line.
+func testFloodStats(t *testing.T, app string) {
+	cmd := exec.CommandContext(t.Context(), app, "flood", "100000", "100", "stats")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("flood: %v: %s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(lines) != 100000 {
+		t.Fatalf("flood 100000 wrote %d lines", len(lines))
+	}
+	for i, l := range lines {
+		if len(l) != 100 || l[:10] != fmt.Sprintf("%09d ", i) {
+			t.Fatalf("line %d = %q (%d bytes)", i, l, len(l))
+		}
+	}
+	var n, size, start, end int64
+	if _, err := fmt.Sscanf(stderr.String(), "flood lines=%d bytes=%d start=%d end=%d", &n, &size, &start, &end); err != nil ||
+		n != 100000 || size != 100 || end < start || start < time.Now().Add(-time.Minute).UnixNano() {
+		t.Errorf("stats = %q (%v)", stderr.String(), err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -61,8 +62,10 @@ const (
 	// logMultilineIdle ends a multiline event when nothing joined it for this long.
 	logMultilineIdle = time.Second
 	logReadChunk     = 1000
-	// logDrainTimeout bounds the final drain after the containers exited.
-	logDrainTimeout = 15 * time.Second
+	// logDrainStall (in TimeUnits) ends the final drain after the containers exited when no
+	// batch could be stored for this long (the log store is unreachable): a drain that
+	// progresses runs to the end, however much output is left.
+	logDrainStall = 15
 )
 
 // awslogs is one container's awslogs settings.
@@ -157,6 +160,8 @@ type logShipping struct {
 	drain    chan struct{}
 	wg       sync.WaitGroup
 	draining bool
+	// stored counts the batches the shippers stored, so a drain can tell progress from a stall.
+	stored atomic.Int64
 }
 
 // setupLogs makes the awslogs groups and streams before the containers start. A missing group
@@ -225,7 +230,7 @@ func (r *Runner) shipLogs(ctx context.Context, name string) {
 	ls.started[name] = true
 	s := &shipper{rt: r.cfg.Runtime, sink: r.cfg.Logs, taskID: r.id, name: name, cfg: cfg,
 		state: offsetFile(r.cfg.StateDir, name), log: r.log.With("container", name, "log_stream", cfg.dst.Stream),
-		asm: newAssembler(cfg.startsEvent)}
+		asm: newAssembler(cfg.startsEvent), stored: &ls.stored}
 	ls.wg.Add(1)
 	go func() {
 		defer ls.wg.Done()
@@ -253,15 +258,26 @@ func (r *Runner) drainLogs(ctx context.Context) {
 	close(ls.drain)
 	done := make(chan struct{})
 	go func() { ls.wg.Wait(); close(done) }()
-	t := time.NewTimer(logDrainTimeout)
+	stall := logDrainStall * r.cfg.TimeUnit
+	t := time.NewTicker(stall)
 	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		r.log.Error("awslogs: final drain timed out; the rest of the output is lost")
-		ls.cancel()
-		<-done
-	case <-ctx.Done():
+	last := ls.stored.Load()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			if n := ls.stored.Load(); n != last {
+				last = n
+				continue
+			}
+			r.log.Error("awslogs: final drain stored nothing for " + stall.String() + "; the rest of the output is lost")
+			ls.cancel()
+			<-done
+			return
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
@@ -329,6 +345,9 @@ func (f *FakeLogSink) EnsureStream(ctx context.Context, dst model.LogDestination
 
 // Put appends events to a stream.
 func (f *FakeLogSink) Put(ctx context.Context, dst model.LogDestination, events []model.LogEvent) error {
+	if err := ctx.Err(); err != nil { // as a real store's call would
+		return err
+	}
 	if f.PutHook != nil {
 		if err := f.PutHook(dst, events); err != nil {
 			return err
@@ -524,6 +543,7 @@ type shipper struct {
 	state      string
 	log        *slog.Logger
 	asm        *assembler
+	stored     *atomic.Int64 // shared by the task's shippers; one more per stored batch
 	st         shipState
 	readOff    int64
 	failing    bool
@@ -673,6 +693,9 @@ func (s *shipper) ship(ctx context.Context) error {
 			}
 		}
 		s.asm.drop(n)
+		if s.stored != nil {
+			s.stored.Add(1)
+		}
 		s.st = shipState{Offset: next, LastMs: lastMs}
 		if err := saveShipState(s.state, s.st); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -333,4 +334,47 @@ func TestDatetimeRegexp(t *testing.T) {
 	if !cfg.startsEvent.MatchString(`[May 01, 2017 19:00:01] A message`) || cfg.startsEvent.MatchString("  at foo") {
 		t.Fatalf("pattern %s", cfg.startsEvent)
 	}
+}
+
+// TestAwslogsDrainOutlastsTheStallBound: a final drain that keeps storing runs to the end even
+// when it takes longer than the stall bound; one that stores nothing ends at that bound, so the
+// task still stops.
+func TestAwslogsDrainOutlastsTheStallBound(t *testing.T) {
+	opts := map[string]string{"awslogs-group": "/ecs/app", "awslogs-region": "us-east-1",
+		"awslogs-stream-prefix": "ecs", "awslogs-create-group": "true"}
+	dst := model.LogDestination{Scope: model.Scope{Account: model.DefaultAccount, Region: "us-east-1"}, Group: "/ecs/app", Stream: "ecs/app/t1"}
+	const n = 25000 // three batches (10,000 events at most each): three puts of 100 ms, twice the 150 ms stall bound
+
+	t.Run("progressing", func(t *testing.T) {
+		rt, sink := runtime.NewFake(), NewFakeLogSink()
+		run := startLogRunner(t, rt, sink, t.TempDir(), awslogsAssignment("t1", opts), false)
+		waitFor(t, "RUNNING", func() bool { return run.rep.last().LastStatus == model.TaskRunning })
+		var slow atomic.Bool
+		slow.Store(true)
+		sink.PutHook = func(model.LogDestination, []model.LogEvent) error {
+			if slow.Load() {
+				time.Sleep(100 * time.Millisecond)
+			}
+			return nil
+		}
+		for _, l := range lines(1, n) {
+			_ = rt.Log("t1", "app", runtime.StreamStdout, l)
+		}
+		_ = rt.Exit("t1", "app", 0)
+		waitFor(t, "STOPPED", func() bool { return run.rep.last().LastStatus == model.TaskStopped })
+		if got := sink.Messages(dst); !slices.Equal(got, lines(1, n)) {
+			t.Fatalf("%d of %d lines stored", len(got), n)
+		}
+	})
+	t.Run("stalled", func(t *testing.T) {
+		rt, sink := runtime.NewFake(), NewFakeLogSink()
+		run := startLogRunner(t, rt, sink, t.TempDir(), awslogsAssignment("t1", opts), false)
+		waitFor(t, "RUNNING", func() bool { return run.rep.last().LastStatus == model.TaskRunning })
+		sink.PutHook = func(model.LogDestination, []model.LogEvent) error { return errors.New("store unreachable") }
+		for _, l := range lines(1, 10) {
+			_ = rt.Log("t1", "app", runtime.StreamStdout, l)
+		}
+		_ = rt.Exit("t1", "app", 0)
+		waitFor(t, "STOPPED although the store is unreachable", func() bool { return run.rep.last().LastStatus == model.TaskStopped })
+	})
 }

@@ -1,5 +1,5 @@
 // Command app is the program inside gantry's test images; its first argument picks a behaviour
-// (serve, env, exit, sleep, alloc, ignore-term, caps, print, cat, write, ls, whoami, pwd, get).
+// (serve, env, exit, sleep, alloc, ignore-term, caps, print, flood, cat, write, ls, whoami, pwd, get).
 package main
 
 import (
@@ -17,7 +17,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: app serve ADDR | env | exit N | sleep S | alloc MB | ignore-term | caps | print N | cat F | write F TEXT | ls D | whoami | pwd | get URL [SECONDS]")
+		fail("usage: app serve ADDR | env | exit N | sleep S | alloc MB | ignore-term | caps | print N | flood N [BYTES [stats]] | cat F | write F TEXT | ls D | whoami | pwd | get URL [SECONDS]")
 	}
 	cmd, args := os.Args[1], os.Args[2:]
 	switch cmd {
@@ -51,6 +51,8 @@ func main() {
 			fmt.Println("line", i)
 			time.Sleep(time.Millisecond)
 		}
+	case "flood":
+		flood(atoi(arg(args, 0, "1000")), atoi(arg(args, 1, "100")), arg(args, 2, "") == "stats")
 	case "cat":
 		b, err := os.ReadFile(arg(args, 0, ""))
 		check(err)
