@@ -97,11 +97,12 @@ func StartGantry(ctx context.Context, opt GantryOptions) (*Gantry, error) {
 	}
 	g := &Gantry{DataDir: dir, CgroupParent: "gantry-bench-" + strconv.Itoa(os.Getpid()) + "-" + filepath.Base(dir)[len("gantry-bench-"):],
 		CPUOvercommit: cpuOC, MemoryOvercommit: memOC}
-	s, err := e2e.Start(ctx, e2e.Options{Binary: opt.Binary, DataDir: dir, Args: []string{
+	// GANTRY_BENCH_SERVER_ARGS adds server flags, e.g. --debug-listen 127.0.0.1:6060 to profile it.
+	s, err := e2e.Start(ctx, e2e.Options{Binary: opt.Binary, DataDir: dir, Args: append([]string{
 		"--log-level", logLevel(), "--cgroup-parent", g.CgroupParent,
 		"--cpu-overcommit", strconv.FormatFloat(cpuOC, 'f', -1, 64),
 		"--memory-overcommit", strconv.FormatFloat(memOC, 'f', -1, 64),
-	}, Log: serverLog()})
+	}, strings.Fields(os.Getenv("GANTRY_BENCH_SERVER_ARGS"))...), Log: serverLog()})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

@@ -113,3 +113,23 @@ func Message(err error) string {
 	}
 	return err.Error()
 }
+
+// Coded is a failure with the exact code its AWS service names it by, for services that name
+// failures per resource (EC2's InvalidVpcID.NotFound, ELBv2's TargetGroupNotFound ...) where a
+// handful of kinds cannot. It unwraps to its *Error, so KindOf, Message and errors.Is see the
+// generic kind, and callers in another service treat it as any other error; the front door of
+// the service that made it answers with Code.
+type Coded struct {
+	Code string
+	Err  Error
+}
+
+func (e *Coded) Error() string { return e.Err.Message }
+
+// Unwrap exposes the kind and message.
+func (e *Coded) Unwrap() error { return &e.Err }
+
+// Codedf returns a *Coded of kind k and code, with a formatted message.
+func Codedf(k Kind, code, format string, args ...any) error {
+	return &Coded{Code: code, Err: Error{Kind: k, Message: fmt.Sprintf(format, args...)}}
+}

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -75,23 +74,16 @@ const (
 	CodeInvalidNextToken            = "InvalidNextToken"
 )
 
-// EC2Error is a failure with EC2's exact code. It unwraps to an *apierr.Error, so
+// EC2Error is a failure with EC2's exact code: an *apierr.Coded, shared with the other
+// services whose errors carry AWS's own code. It unwraps to an *apierr.Error, so
 // apierr.KindOf, apierr.Message and errors.Is(err, apierr.NotFound) see its generic kind, and
 // callers outside EC2 (RunTask's awsvpcConfiguration) can treat it as any other error; the EC2
-// front door reads Code with errors.As.
-type EC2Error struct {
-	Code string
-	Err  apierr.Error
-}
-
-func (e *EC2Error) Error() string { return e.Err.Message }
-
-// Unwrap exposes the kind and message.
-func (e *EC2Error) Unwrap() error { return &e.Err }
+// front door (api.QueryOp) reads Code.
+type EC2Error = apierr.Coded
 
 // ec2Errorf returns an *EC2Error of kind k and code, with a message worded as EC2 words it.
 func ec2Errorf(k apierr.Kind, code, format string, args ...any) error {
-	return &EC2Error{Code: code, Err: apierr.Error{Kind: k, Message: fmt.Sprintf(format, args...)}}
+	return apierr.Codedf(k, code, format, args...)
 }
 
 func invalidValue(format string, args ...any) error {

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/netip"
 	"regexp"
@@ -93,17 +92,10 @@ const (
 	CodeTooManyRegistrationsForTarget = "TooManyRegistrationsForTargetId"
 )
 
-// ELBError is a failure with ELBv2's exact code; it unwraps to an *apierr.Error of a generic
-// kind, as EC2Error does, and the ELBv2 front door reads Code with errors.As.
-type ELBError struct {
-	Code string
-	Err  apierr.Error
-}
-
-func (e *ELBError) Error() string { return e.Err.Message }
-
-// Unwrap exposes the kind and message.
-func (e *ELBError) Unwrap() error { return &e.Err }
+// ELBError is a failure with ELBv2's exact code: an *apierr.Coded, as EC2Error is. It
+// unwraps to an *apierr.Error of a generic kind, and the ELBv2 front door (api.QueryOp) reads
+// Code.
+type ELBError = apierr.Coded
 
 // elbErrorf returns an *ELBError with code and a message worded as ELBv2 words it; its kind
 // follows from the code.
@@ -121,7 +113,7 @@ func elbErrorf(code, format string, args ...any) error {
 	case code == CodeOperationNotPermitted, code == CodeInvalidConfigurationRequest:
 		k = apierr.Client
 	}
-	return &ELBError{Code: code, Err: apierr.Error{Kind: k, Message: fmt.Sprintf(format, args...)}}
+	return apierr.Codedf(k, code, format, args...)
 }
 
 func elbValidation(format string, args ...any) error {

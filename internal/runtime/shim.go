@@ -138,7 +138,7 @@ func (s *shim) serveConn(conn net.Conn) {
 	defer conn.Close()
 	var wmu sync.Mutex
 	sc := bufio.NewScanner(conn)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	sc.Buffer(make([]byte, 4<<10), 4<<20) // grows for the rare large request
 	for sc.Scan() {
 		var req shimRequest
 		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {

@@ -92,7 +92,7 @@ func dialShim(ctx context.Context, socket string) (*shimClient, error) {
 
 func (c *shimClient) readLoop() {
 	sc := bufio.NewScanner(c.conn)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	sc.Buffer(make([]byte, 4<<10), 16<<20) // one per task: small until a large answer
 	for sc.Scan() {
 		var resp shimResponse
 		if err := json.Unmarshal(sc.Bytes(), &resp); err != nil {

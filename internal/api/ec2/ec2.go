@@ -3,12 +3,7 @@
 package ec2
 
 import (
-	"context"
-	"errors"
-	"strings"
-
 	"github.com/gantry-dev/gantry/internal/api"
-	"github.com/gantry-dev/gantry/internal/api/awsquery"
 	"github.com/gantry-dev/gantry/internal/apierr"
 	"github.com/gantry-dev/gantry/internal/model"
 	"github.com/gantry-dev/gantry/internal/ops"
@@ -32,80 +27,50 @@ func Service(o *ops.EC2) *api.Service {
 		XMLNamespace: XMLNamespace,
 		ErrorCode:    errorCode,
 		Operations: map[string]api.Operation{
-			"CreateVpc":                     op(h.createVpc),
-			"DescribeVpcs":                  op(h.describeVpcs),
-			"DeleteVpc":                     op(h.deleteVpc),
-			"ModifyVpcAttribute":            op(h.modifyVpcAttribute),
-			"DescribeVpcAttribute":          op(h.describeVpcAttribute),
-			"CreateSubnet":                  op(h.createSubnet),
-			"DescribeSubnets":               op(h.describeSubnets),
-			"DeleteSubnet":                  op(h.deleteSubnet),
-			"ModifySubnetAttribute":         op(h.modifySubnetAttribute),
-			"CreateSecurityGroup":           op(h.createSecurityGroup),
-			"DescribeSecurityGroups":        op(h.describeSecurityGroups),
-			"DeleteSecurityGroup":           op(h.deleteSecurityGroup),
-			"AuthorizeSecurityGroupIngress": op(h.authorize(false)),
-			"AuthorizeSecurityGroupEgress":  op(h.authorize(true)),
-			"RevokeSecurityGroupIngress":    op(h.revoke(false)),
-			"RevokeSecurityGroupEgress":     op(h.revoke(true)),
-			"DescribeSecurityGroupRules":    op(h.describeSecurityGroupRules),
-			"CreateInternetGateway":         op(h.createInternetGateway),
-			"AttachInternetGateway":         op(h.attachInternetGateway),
-			"DetachInternetGateway":         op(h.detachInternetGateway),
-			"DescribeInternetGateways":      op(h.describeInternetGateways),
-			"AllocateAddress":               op(h.allocateAddress),
-			"CreateNatGateway":              op(h.createNatGateway),
-			"DescribeNatGateways":           op(h.describeNatGateways),
-			"DeleteNatGateway":              op(h.deleteNatGateway),
-			"ReleaseAddress":                op(h.releaseAddress),
-			"DeleteRouteTable":              op(h.deleteRouteTable),
-			"CreateRouteTable":              op(h.createRouteTable),
-			"CreateRoute":                   op(h.createRoute),
-			"AssociateRouteTable":           op(h.associateRouteTable),
-			"DescribeRouteTables":           op(h.describeRouteTables),
-			"DescribeNetworkInterfaces":     op(h.describeNetworkInterfaces),
-			"DescribeAvailabilityZones":     op(h.describeAvailabilityZones),
-			"DescribeAccountAttributes":     op(h.describeAccountAttributes),
-			"CreateTags":                    op(h.createTags),
-			"DeleteTags":                    op(h.deleteTags),
-			"DescribeTags":                  op(h.describeTags),
+			"CreateVpc":                     api.QueryOp(h.createVpc),
+			"DescribeVpcs":                  api.QueryOp(h.describeVpcs),
+			"DeleteVpc":                     api.QueryOp(h.deleteVpc),
+			"ModifyVpcAttribute":            api.QueryOp(h.modifyVpcAttribute),
+			"DescribeVpcAttribute":          api.QueryOp(h.describeVpcAttribute),
+			"CreateSubnet":                  api.QueryOp(h.createSubnet),
+			"DescribeSubnets":               api.QueryOp(h.describeSubnets),
+			"DeleteSubnet":                  api.QueryOp(h.deleteSubnet),
+			"ModifySubnetAttribute":         api.QueryOp(h.modifySubnetAttribute),
+			"CreateSecurityGroup":           api.QueryOp(h.createSecurityGroup),
+			"DescribeSecurityGroups":        api.QueryOp(h.describeSecurityGroups),
+			"DeleteSecurityGroup":           api.QueryOp(h.deleteSecurityGroup),
+			"AuthorizeSecurityGroupIngress": api.QueryOp(h.authorize(false)),
+			"AuthorizeSecurityGroupEgress":  api.QueryOp(h.authorize(true)),
+			"RevokeSecurityGroupIngress":    api.QueryOp(h.revoke(false)),
+			"RevokeSecurityGroupEgress":     api.QueryOp(h.revoke(true)),
+			"DescribeSecurityGroupRules":    api.QueryOp(h.describeSecurityGroupRules),
+			"CreateInternetGateway":         api.QueryOp(h.createInternetGateway),
+			"AttachInternetGateway":         api.QueryOp(h.attachInternetGateway),
+			"DetachInternetGateway":         api.QueryOp(h.detachInternetGateway),
+			"DescribeInternetGateways":      api.QueryOp(h.describeInternetGateways),
+			"AllocateAddress":               api.QueryOp(h.allocateAddress),
+			"CreateNatGateway":              api.QueryOp(h.createNatGateway),
+			"DescribeNatGateways":           api.QueryOp(h.describeNatGateways),
+			"DeleteNatGateway":              api.QueryOp(h.deleteNatGateway),
+			"ReleaseAddress":                api.QueryOp(h.releaseAddress),
+			"DeleteRouteTable":              api.QueryOp(h.deleteRouteTable),
+			"CreateRouteTable":              api.QueryOp(h.createRouteTable),
+			"CreateRoute":                   api.QueryOp(h.createRoute),
+			"AssociateRouteTable":           api.QueryOp(h.associateRouteTable),
+			"DescribeRouteTables":           api.QueryOp(h.describeRouteTables),
+			"DescribeNetworkInterfaces":     api.QueryOp(h.describeNetworkInterfaces),
+			"DescribeAvailabilityZones":     api.QueryOp(h.describeAvailabilityZones),
+			"DescribeAccountAttributes":     api.QueryOp(h.describeAccountAttributes),
+			"CreateTags":                    api.QueryOp(h.createTags),
+			"DeleteTags":                    api.QueryOp(h.deleteTags),
+			"DescribeTags":                  api.QueryOp(h.describeTags),
 		},
 	}
 }
 
-// op adapts a typed handler to an api.Operation: it decodes the form into In and turns an
-// ops.EC2Error into the kind errorCode answers with its exact EC2 code.
-func op[In any, Out any](fn func(ctx context.Context, sc model.Scope, in *In) (*Out, error)) api.Operation {
-	return func(ctx context.Context, r *api.Request) (any, error) {
-		var in In
-		if err := awsquery.Decode(r.Form, &in); err != nil {
-			return nil, err
-		}
-		out, err := fn(ctx, r.Scope, &in)
-		if err != nil {
-			return nil, withCode(err)
-		}
-		return out, nil
-	}
-}
-
-// codeKind prefixes the kinds withCode makes from an EC2 code, so errorCode can tell them from
-// apierr's own.
-const codeKind = "ec2:"
-
-// withCode carries an ops.EC2Error's exact code to errorCode. api.Service.ErrorCode sees only a
-// kind, so the code travels as a kind of its own, made here at the top and nowhere else.
-func withCode(err error) error {
-	var e *ops.EC2Error
-	if !errors.As(err, &e) {
-		return err
-	}
-	return &apierr.Error{Kind: apierr.Kind(codeKind + e.Code), Message: e.Err.Message}
-}
-
 // errorCode names error kinds as EC2 does.
 func errorCode(k apierr.Kind) string {
-	if code, ok := strings.CutPrefix(string(k), codeKind); ok {
+	if code, ok := api.CodedKind(k); ok {
 		return code
 	}
 	switch k {

@@ -2,12 +2,7 @@
 package elbv2
 
 import (
-	"context"
-	"errors"
-	"strings"
-
 	"github.com/gantry-dev/gantry/internal/api"
-	"github.com/gantry-dev/gantry/internal/api/awsquery"
 	"github.com/gantry-dev/gantry/internal/apierr"
 	"github.com/gantry-dev/gantry/internal/model"
 	"github.com/gantry-dev/gantry/internal/ops"
@@ -31,69 +26,40 @@ func Service(o *ops.ELBv2) *api.Service {
 		XMLNamespace: XMLNamespace,
 		ErrorCode:    errorCode,
 		Operations: map[string]api.Operation{
-			"CreateLoadBalancer":             op(h.createLoadBalancer),
-			"DescribeLoadBalancers":          op(h.describeLoadBalancers),
-			"DeleteLoadBalancer":             op(h.deleteLoadBalancer),
-			"DescribeLoadBalancerAttributes": op(h.describeLoadBalancerAttributes),
-			"ModifyLoadBalancerAttributes":   op(h.modifyLoadBalancerAttributes),
-			"CreateTargetGroup":              op(h.createTargetGroup),
-			"DescribeTargetGroups":           op(h.describeTargetGroups),
-			"ModifyTargetGroup":              op(h.modifyTargetGroup),
-			"DeleteTargetGroup":              op(h.deleteTargetGroup),
-			"DescribeTargetGroupAttributes":  op(h.describeTargetGroupAttributes),
-			"ModifyTargetGroupAttributes":    op(h.modifyTargetGroupAttributes),
-			"CreateListener":                 op(h.createListener),
-			"DescribeListeners":              op(h.describeListeners),
-			"ModifyListener":                 op(h.modifyListener),
-			"DeleteListener":                 op(h.deleteListener),
-			"CreateRule":                     op(h.createRule),
-			"DescribeRules":                  op(h.describeRules),
-			"ModifyRule":                     op(h.modifyRule),
-			"DeleteRule":                     op(h.deleteRule),
-			"SetRulePriorities":              op(h.setRulePriorities),
-			"RegisterTargets":                op(h.registerTargets),
-			"DeregisterTargets":              op(h.deregisterTargets),
-			"DescribeTargetHealth":           op(h.describeTargetHealth),
-			"AddTags":                        op(h.addTags),
-			"RemoveTags":                     op(h.removeTags),
-			"DescribeTags":                   op(h.describeTags),
-			"DescribeSSLPolicies":            op(h.describeSSLPolicies),
+			"CreateLoadBalancer":             api.QueryOp(h.createLoadBalancer),
+			"DescribeLoadBalancers":          api.QueryOp(h.describeLoadBalancers),
+			"DeleteLoadBalancer":             api.QueryOp(h.deleteLoadBalancer),
+			"DescribeLoadBalancerAttributes": api.QueryOp(h.describeLoadBalancerAttributes),
+			"ModifyLoadBalancerAttributes":   api.QueryOp(h.modifyLoadBalancerAttributes),
+			"CreateTargetGroup":              api.QueryOp(h.createTargetGroup),
+			"DescribeTargetGroups":           api.QueryOp(h.describeTargetGroups),
+			"ModifyTargetGroup":              api.QueryOp(h.modifyTargetGroup),
+			"DeleteTargetGroup":              api.QueryOp(h.deleteTargetGroup),
+			"DescribeTargetGroupAttributes":  api.QueryOp(h.describeTargetGroupAttributes),
+			"ModifyTargetGroupAttributes":    api.QueryOp(h.modifyTargetGroupAttributes),
+			"CreateListener":                 api.QueryOp(h.createListener),
+			"DescribeListeners":              api.QueryOp(h.describeListeners),
+			"ModifyListener":                 api.QueryOp(h.modifyListener),
+			"DeleteListener":                 api.QueryOp(h.deleteListener),
+			"CreateRule":                     api.QueryOp(h.createRule),
+			"DescribeRules":                  api.QueryOp(h.describeRules),
+			"ModifyRule":                     api.QueryOp(h.modifyRule),
+			"DeleteRule":                     api.QueryOp(h.deleteRule),
+			"SetRulePriorities":              api.QueryOp(h.setRulePriorities),
+			"RegisterTargets":                api.QueryOp(h.registerTargets),
+			"DeregisterTargets":              api.QueryOp(h.deregisterTargets),
+			"DescribeTargetHealth":           api.QueryOp(h.describeTargetHealth),
+			"AddTags":                        api.QueryOp(h.addTags),
+			"RemoveTags":                     api.QueryOp(h.removeTags),
+			"DescribeTags":                   api.QueryOp(h.describeTags),
+			"DescribeSSLPolicies":            api.QueryOp(h.describeSSLPolicies),
 		},
 	}
 }
 
-// op adapts a typed handler to an api.Operation: it decodes the form into In and turns an
-// ops.ELBError into the kind errorCode answers with its exact code.
-func op[In any, Out any](fn func(ctx context.Context, sc model.Scope, in *In) (*Out, error)) api.Operation {
-	return func(ctx context.Context, r *api.Request) (any, error) {
-		var in In
-		if err := awsquery.Decode(r.Form, &in); err != nil {
-			return nil, err
-		}
-		out, err := fn(ctx, r.Scope, &in)
-		if err != nil {
-			return nil, withCode(err)
-		}
-		return out, nil
-	}
-}
-
-// codeKind prefixes the kinds withCode makes from an ELBv2 code.
-const codeKind = "elbv2:"
-
-// withCode carries an ops.ELBError's exact code to errorCode as a kind of its own, made here
-// at the top and nowhere else.
-func withCode(err error) error {
-	var e *ops.ELBError
-	if !errors.As(err, &e) {
-		return err
-	}
-	return &apierr.Error{Kind: apierr.Kind(codeKind + e.Code), Message: e.Err.Message}
-}
-
 // errorCode names error kinds as ELBv2 does.
 func errorCode(k apierr.Kind) string {
-	if code, ok := strings.CutPrefix(string(k), codeKind); ok {
+	if code, ok := api.CodedKind(k); ok {
 		return code
 	}
 	switch k {
