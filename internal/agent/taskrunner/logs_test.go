@@ -70,11 +70,16 @@ type logRun struct {
 
 func startLogRunner(t *testing.T, rt *runtime.Fake, sink *FakeLogSink, dir string, a model.Assignment, adopt bool) *logRun {
 	t.Helper()
+	return startLogRunnerUnit(t, rt, sink, dir, a, adopt, 10*time.Millisecond)
+}
+
+func startLogRunnerUnit(t *testing.T, rt *runtime.Fake, sink *FakeLogSink, dir string, a model.Assignment, adopt bool, unit time.Duration) *logRun {
+	t.Helper()
 	puller := &image.FakePuller{}
 	puller.Add("app:1", image.Image{Digest: "sha256:aaaa", Config: image.Config{Entrypoint: []string{"/app"}}})
 	rep := &reports{}
 	r := New(Config{Assignment: a, Runtime: rt, Puller: puller, Reporter: rep, Rootfs: FakeRootfs{},
-		StateDir: dir, Adopt: adopt, Logs: sink, TimeUnit: 10 * time.Millisecond})
+		StateDir: dir, Adopt: adopt, Logs: sink, TimeUnit: unit})
 	ctx, cancel := context.WithCancel(context.Background())
 	run := &logRun{rt: rt, sink: sink, rep: rep, dir: dir, cancel: cancel, done: make(chan error, 1)}
 	go func() { run.done <- r.Run(ctx) }()
@@ -343,17 +348,19 @@ func TestAwslogsDrainOutlastsTheStallBound(t *testing.T) {
 	opts := map[string]string{"awslogs-group": "/ecs/app", "awslogs-region": "us-east-1",
 		"awslogs-stream-prefix": "ecs", "awslogs-create-group": "true"}
 	dst := model.LogDestination{Scope: model.Scope{Account: model.DefaultAccount, Region: "us-east-1"}, Group: "/ecs/app", Stream: "ecs/app/t1"}
-	const n = 25000 // three batches (10,000 events at most each): three puts of 100 ms, twice the 150 ms stall bound
+	// A time unit of 40 ms makes the stall bound 600 ms: room for a batch's reading under load.
+	const unit = 40 * time.Millisecond
+	const n = 25000 // three batches (10,000 events at most each): three puts of 250 ms, longer than the stall bound together
 
 	t.Run("progressing", func(t *testing.T) {
 		rt, sink := runtime.NewFake(), NewFakeLogSink()
-		run := startLogRunner(t, rt, sink, t.TempDir(), awslogsAssignment("t1", opts), false)
+		run := startLogRunnerUnit(t, rt, sink, t.TempDir(), awslogsAssignment("t1", opts), false, unit)
 		waitFor(t, "RUNNING", func() bool { return run.rep.last().LastStatus == model.TaskRunning })
 		var slow atomic.Bool
 		slow.Store(true)
 		sink.PutHook = func(model.LogDestination, []model.LogEvent) error {
 			if slow.Load() {
-				time.Sleep(100 * time.Millisecond)
+				time.Sleep(250 * time.Millisecond)
 			}
 			return nil
 		}
@@ -368,7 +375,7 @@ func TestAwslogsDrainOutlastsTheStallBound(t *testing.T) {
 	})
 	t.Run("stalled", func(t *testing.T) {
 		rt, sink := runtime.NewFake(), NewFakeLogSink()
-		run := startLogRunner(t, rt, sink, t.TempDir(), awslogsAssignment("t1", opts), false)
+		run := startLogRunnerUnit(t, rt, sink, t.TempDir(), awslogsAssignment("t1", opts), false, unit)
 		waitFor(t, "RUNNING", func() bool { return run.rep.last().LastStatus == model.TaskRunning })
 		sink.PutHook = func(model.LogDestination, []model.LogEvent) error { return errors.New("store unreachable") }
 		for _, l := range lines(1, 10) {
