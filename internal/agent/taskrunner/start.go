@@ -58,8 +58,9 @@ func (r *Runner) pending(sc *scope) (model.TaskStatus, error) {
 		r.fail(model.StopTaskFailedToStart, "ResourceInitializationError: "+err.Error())
 		return model.TaskStopping, nil
 	}
-	if err := r.save(); err != nil {
-		return model.TaskStopping, err
+	if err := r.save(); err != nil { // the record must know the sandbox exists
+		r.fail(model.StopTaskFailedToStart, "ResourceInitializationError: "+err.Error())
+		return model.TaskStopping, nil
 	}
 	if err := r.serveEndpoint(sc.ctx); err != nil {
 		r.fail(model.StopTaskFailedToStart, "ResourceInitializationError: task metadata endpoint: "+err.Error())
