@@ -19,14 +19,55 @@ type result struct {
 
 func (r result) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
 
+// samples gathers what the load workers measured.
+type samples struct {
+	mu     sync.Mutex
+	all    []time.Duration
+	failed int
+}
+
+// worker is one load worker's own record, merged into samples when it ends.
+type worker struct {
+	lat    []time.Duration
+	failed int
+}
+
+// get sends one request and records it, unless it began before warm (the warm-up).
+func (w *worker) get(c *http.Client, url string, warm time.Time) {
+	t0 := time.Now()
+	ok := get(c, url)
+	switch {
+	case t0.Before(warm):
+	case !ok:
+		w.failed++
+	default:
+		w.lat = append(w.lat, time.Since(t0))
+	}
+}
+
+func (s *samples) add(w *worker) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.all = append(s.all, w.lat...)
+	s.failed += w.failed
+}
+
+// result summarises the run that began (after its warm-up) at start.
+func (s *samples) result(start time.Time) result {
+	res := result{elapsed: time.Since(start), requests: len(s.all), failed: s.failed}
+	slices.Sort(s.all)
+	if len(s.all) > 0 {
+		res.p50 = s.all[len(s.all)/2]
+		res.p99 = s.all[len(s.all)*99/100]
+	}
+	return res
+}
+
 // runLoad sends GETs from n clients to url for d (after a short warm-up), each client on its
 // own transport: one kept-alive connection, or a new connection per request.
 func runLoad(ctx context.Context, url string, n int, keepAlive bool, d time.Duration) result {
-	var mu sync.Mutex
-	var all []time.Duration
-	var res result
+	var s samples
 	warm := time.Now().Add(300 * time.Millisecond)
-	start := warm
 	end := warm.Add(d)
 	var wg sync.WaitGroup
 	for range n {
@@ -38,47 +79,22 @@ func runLoad(ctx context.Context, url string, n int, keepAlive bool, d time.Dura
 			}
 			defer tr.CloseIdleConnections()
 			c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-			lat := make([]time.Duration, 0, 1<<14)
-			failed := 0
-			for ctx.Err() == nil {
-				t0 := time.Now()
-				if t0.After(end) {
-					break
-				}
-				ok := get(c, url)
-				if t0.Before(warm) {
-					continue
-				}
-				if !ok {
-					failed++
-					continue
-				}
-				lat = append(lat, time.Since(t0))
+			w := &worker{lat: make([]time.Duration, 0, 1<<14)}
+			for ctx.Err() == nil && !time.Now().After(end) {
+				w.get(c, url, warm)
 			}
-			mu.Lock()
-			all = append(all, lat...)
-			res.failed += failed
-			mu.Unlock()
+			s.add(w)
 		})
 	}
 	wg.Wait()
-	res.elapsed = time.Since(start)
-	res.requests = len(all)
-	slices.Sort(all)
-	if len(all) > 0 {
-		res.p50 = all[len(all)/2]
-		res.p99 = all[len(all)*99/100]
-	}
-	return res
+	return s.result(warm)
 }
 
 // runPaced sends rate requests per second for d from workers clients (keep-alive), each on a
 // fixed schedule, so that every peer is measured under the same offered load: the latency
 // figures compare what each path adds, not how each queues when saturated.
 func runPaced(ctx context.Context, url string, workers, rate int, d time.Duration) result {
-	var mu sync.Mutex
-	var all []time.Duration
-	var res result
+	var s samples
 	gap := time.Duration(float64(time.Second) * float64(workers) / float64(rate))
 	start := time.Now().Add(300 * time.Millisecond) // warm-up before
 	end := start.Add(d)
@@ -87,37 +103,17 @@ func runPaced(ctx context.Context, url string, workers, rate int, d time.Duratio
 		wg.Go(func() {
 			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 10 * time.Second}
 			next := time.Now().Add(gap * time.Duration(i) / time.Duration(workers))
-			var lat []time.Duration
-			failed := 0
+			w := &worker{}
 			for ctx.Err() == nil && next.Before(end) {
 				time.Sleep(time.Until(next))
 				next = next.Add(gap)
-				t0 := time.Now()
-				ok := get(c, url)
-				if t0.Before(start) {
-					continue
-				}
-				if !ok {
-					failed++
-					continue
-				}
-				lat = append(lat, time.Since(t0))
+				w.get(c, url, start)
 			}
-			mu.Lock()
-			all = append(all, lat...)
-			res.failed += failed
-			mu.Unlock()
+			s.add(w)
 		})
 	}
 	wg.Wait()
-	res.elapsed = time.Since(start)
-	res.requests = len(all)
-	slices.Sort(all)
-	if len(all) > 0 {
-		res.p50 = all[len(all)/2]
-		res.p99 = all[len(all)*99/100]
-	}
-	return res
+	return s.result(start)
 }
 
 func get(c *http.Client, url string) bool {
