@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -67,6 +69,9 @@ type vpcRuntime struct {
 	// applied is the ruleset last applied by this process; nil after a restart or a failure,
 	// which makes the next change apply whole.
 	applied *nft.Ruleset
+	// combos are the security group combinations this process's rules had chains for, kept
+	// while no interface has them (nft.Spec.Combos); at most maxKeptCombos.
+	combos map[string][]string
 	// dns is the VPC's resolver, started by EnsureVPC; nil until then.
 	dns *vpcResolver
 }
@@ -203,6 +208,7 @@ func (p *Plane) applyRulesLocked(rt *vpcRuntime) error {
 		}
 	}
 	members, eniGroups := rt.rec.withLocalAddrs()
+	rt.keepCombos(eniGroups)
 	rs, err := nft.Build(nft.Spec{
 		Uplink:        routerUplink,
 		EgressSubnets: rt.rec.VPC.egressSubnets(),
@@ -212,6 +218,7 @@ func (p *Plane) applyRulesLocked(rt *vpcRuntime) error {
 		Groups:        rt.rec.Groups,
 		Members:       members,
 		ENIGroups:     eniGroups,
+		Combos:        slices.Collect(maps.Values(rt.combos)),
 	})
 	if err != nil {
 		return fmt.Errorf("vpc %s rules: %w: %w", rt.rec.VPC.ID, ErrInvalid, err)
@@ -234,6 +241,21 @@ func (p *Plane) applyRulesLocked(rt *vpcRuntime) error {
 	}
 	rt.applied = rs
 	return nil
+}
+
+// maxKeptCombos bounds the security group combinations a router keeps chains for.
+const maxKeptCombos = 64
+
+// keepCombos adds the interfaces' group combinations to those kept; past maxKeptCombos only the
+// current ones stay.
+func (rt *vpcRuntime) keepCombos(eniGroups map[netip.Addr][]string) {
+	if rt.combos == nil || len(rt.combos) > maxKeptCombos {
+		rt.combos = map[string][]string{}
+	}
+	for _, gs := range eniGroups {
+		gs = slices.Compact(slices.Sorted(slices.Values(gs)))
+		rt.combos[strings.Join(gs, "_")] = gs
+	}
 }
 
 func (p *Plane) vpcLocked(id string) (*vpcRuntime, error) {

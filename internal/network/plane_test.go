@@ -438,3 +438,42 @@ func routerSnapshot(t *testing.T, p *Plane, vpcID string) string {
 	b.WriteString(nftList(t, rt.nsPath))
 	return b.String()
 }
+
+// TestKeptGroupChains attaches an interface whose group combination no attached interface has
+// any more: the router kept that combination's chains (so the attach only adds elements), and
+// the new interface meets its groups' rules through them.
+func TestKeptGroupChains(t *testing.T) {
+	t.Parallel()
+	p, _ := newPlane(t)
+	vpc := matrixVPC("vpc-kept")
+	mustEnsure(t, p, vpc)
+	client := ENI{ID: "eni-client", VPCID: vpc.ID, SubnetID: "subnet-b", IP: ip("10.0.2.12"), SecurityGroups: []string{"sg-client"}}
+	web := ENI{ID: "eni-web", VPCID: vpc.ID, SubnetID: "subnet-a", IP: ip("10.0.1.10"), SecurityGroups: []string{"sg-web"}}
+	clientNS := mustAttach(t, p, client)
+	mustAttach(t, p, web)
+	members := map[string][]netip.Addr{"sg-web": {web.IP}, "sg-client": {client.IP}}
+	eniGroups := map[netip.Addr][]string{web.IP: web.SecurityGroups, client.IP: client.SecurityGroups}
+	if err := p.ApplySecurityGroups(t.Context(), vpc.ID, matrixGroups(true), members, eniGroups); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Detach(t.Context(), web.ID); err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	_, kept := p.vpcs[vpc.ID].combos["sg-web"]
+	p.mu.Unlock()
+	if !kept {
+		t.Fatal("the router did not keep sg-web's chains after its last interface left")
+	}
+	web3 := ENI{ID: "eni-web3", VPCID: vpc.ID, SubnetID: "subnet-a", IP: ip("10.0.1.14"), SecurityGroups: []string{"sg-web"}}
+	web2 := ENI{ID: "eni-web2", VPCID: vpc.ID, SubnetID: "subnet-a", IP: ip("10.0.1.13"), SecurityGroups: []string{"sg-web"}}
+	web3NS := mustAttach(t, p, web3)
+	web2NS := mustAttach(t, p, web2)
+	serveTCP(t, web3NS, "10.0.1.14:8080", "web3")
+	if _, err := reach(web2NS, "10.0.1.14:8080", allowWait); err != nil {
+		t.Errorf("web2 -> web3:8080 (sg-web allows its subnet): %v", err)
+	}
+	if hello, err := reach(clientNS, "10.0.1.14:8080", denyWait); err == nil {
+		t.Errorf("client -> web3:8080 connected (%q): sg-web allows only 10.0.1.0/24", hello)
+	}
+}

@@ -77,35 +77,43 @@ type cgroupWrite struct {
 	Value      string
 }
 
-// taskLimitWrites computes the task cgroup's limits. Memory comes first so memsw (memory+swap),
-// which must not be below it, can follow.
-func taskLimitWrites(unified bool, cpuUnits, memoryMiB int64, haveMemsw bool) []cgroupWrite {
-	var w []cgroupWrite
+// taskMemoryWrites computes the task cgroup's memory limits, written when it is made. Memory
+// comes first so memsw (memory+swap), which must not be below it, can follow.
+func taskMemoryWrites(unified bool, memoryMiB int64, haveMemsw bool) []cgroupWrite {
+	if memoryMiB <= 0 {
+		return nil
+	}
+	limit := strconv.FormatInt(memoryMiB*mib, 10)
 	if unified {
-		if cpuUnits > 0 {
-			w = append(w, cgroupWrite{"cpu", "cpu.max", fmt.Sprintf("%d %d", cfsQuota(cpuUnits), cfsPeriod)})
-		}
-		if memoryMiB > 0 {
-			w = append(w, cgroupWrite{"memory", "memory.max", strconv.FormatInt(memoryMiB*mib, 10)},
-				cgroupWrite{"memory", "memory.swap.max", "0"})
-		}
-		return w
+		return []cgroupWrite{{"memory", "memory.max", limit}, {"memory", "memory.swap.max", "0"}}
 	}
-	if cpuUnits > 0 {
-		w = append(w, cgroupWrite{"cpu", "cpu.cfs_period_us", strconv.Itoa(cfsPeriod)},
-			cgroupWrite{"cpu", "cpu.cfs_quota_us", strconv.FormatInt(cfsQuota(cpuUnits), 10)})
-	}
-	if memoryMiB > 0 {
-		w = append(w, cgroupWrite{"memory", "memory.limit_in_bytes", strconv.FormatInt(memoryMiB*mib, 10)})
-		if haveMemsw {
-			w = append(w, cgroupWrite{"memory", "memory.memsw.limit_in_bytes", strconv.FormatInt(memoryMiB*mib, 10)})
-		}
+	w := []cgroupWrite{{"memory", "memory.limit_in_bytes", limit}}
+	if haveMemsw {
+		w = append(w, cgroupWrite{"memory", "memory.memsw.limit_in_bytes", limit})
 	}
 	return w
 }
 
-// createTaskCgroup makes the task cgroup (path like /gantry/task-1) and applies its limits.
-func (l cgroupLayout) createTaskCgroup(path string, cpuUnits, memoryMiB int64) error {
+// taskCPUWrites computes the task cgroup's CPU quota. It is written once the task's first
+// container runs, not when the cgroup is made: runc's init does its setup (tens of ms of CPU)
+// inside the container's cgroup, and a quota already on the parent throttled that setup into
+// later CFS periods (a 0.25 vCPU task's start took twice a raw runc run). Each container's own
+// cgroup carries the same quota, which runc writes before the container's process execs, so no
+// process of the task ever runs without the task's limit.
+func taskCPUWrites(unified bool, cpuUnits int64) []cgroupWrite {
+	if cpuUnits <= 0 {
+		return nil
+	}
+	if unified {
+		return []cgroupWrite{{"cpu", "cpu.max", fmt.Sprintf("%d %d", cfsQuota(cpuUnits), cfsPeriod)}}
+	}
+	return []cgroupWrite{{"cpu", "cpu.cfs_period_us", strconv.Itoa(cfsPeriod)},
+		{"cpu", "cpu.cfs_quota_us", strconv.FormatInt(cfsQuota(cpuUnits), 10)}}
+}
+
+// createTaskCgroup makes the task cgroup (path like /gantry/task-1) and applies its memory
+// limit; limitTaskCPU adds the CPU quota later (see taskCPUWrites).
+func (l cgroupLayout) createTaskCgroup(path string, memoryMiB int64) error {
 	if l.Unified {
 		if err := l.enableV2Controllers(path); err != nil {
 			return err
@@ -120,7 +128,16 @@ func (l cgroupLayout) createTaskCgroup(path string, cpuUnits, memoryMiB int64) e
 		}
 	}
 	_, err := os.Stat(filepath.Join(l.Controllers["memory"], path, "memory.memsw.limit_in_bytes"))
-	for _, w := range taskLimitWrites(l.Unified, cpuUnits, memoryMiB, err == nil) {
+	return l.write(path, taskMemoryWrites(l.Unified, memoryMiB, err == nil))
+}
+
+// limitTaskCPU puts the task's CPU quota on its cgroup.
+func (l cgroupLayout) limitTaskCPU(path string, cpuUnits int64) error {
+	return l.write(path, taskCPUWrites(l.Unified, cpuUnits))
+}
+
+func (l cgroupLayout) write(path string, writes []cgroupWrite) error {
+	for _, w := range writes {
 		mnt, ok := l.Controllers[w.Controller]
 		if !ok {
 			return fmt.Errorf("task cgroup: controller %s not mounted", w.Controller)

@@ -130,7 +130,7 @@ func (r *Runc) CreateTask(ctx context.Context, spec TaskSpec) (err error) {
 		}
 		return fmt.Errorf("create task dir: %w", err)
 	}
-	rec := taskRecord{ID: spec.ID, NetNSPath: spec.NetNSPath, CgroupPath: "/" + r.cfg.CgroupParent + "/" + spec.ID,
+	rec := taskRecord{ID: spec.ID, NetNSPath: spec.NetNSPath, CgroupPath: "/" + r.cfg.CgroupParent + "/" + spec.ID, CPUUnits: spec.CPUUnits,
 		OCIBinary: r.cfg.OCIBinary, OCIArgs: r.ociArgs, OCIKind: r.kind, CreatedAt: time.Now().UTC()}
 	defer func() {
 		if err != nil {
@@ -158,7 +158,7 @@ func (r *Runc) prepareSandbox(d taskDir, rec *taskRecord, spec TaskSpec) error {
 		}
 		rec.NetNSPath, rec.OwnsNetNS = d.netns(), true
 	}
-	if err := r.cgroups.createTaskCgroup(rec.CgroupPath, spec.CPUUnits, spec.MemoryMiB); err != nil {
+	if err := r.cgroups.createTaskCgroup(rec.CgroupPath, spec.MemoryMiB); err != nil {
 		return err
 	}
 	return writeJSONAtomic(d.record(), rec)
@@ -268,7 +268,7 @@ func (r *Runc) StartContainer(ctx context.Context, taskID string, spec Container
 		}
 	}
 	oci, err := buildSpec(spec, specOptions{NetNSPath: rec.NetNSPath, CgroupsPath: rec.CgroupPath + "/" + spec.Name,
-		InitPath: r.cfg.InitPath, Unified: r.cgroups.Unified, NofileCeiling: nofileCeiling()})
+		InitPath: r.cfg.InitPath, Unified: r.cgroups.Unified, NofileCeiling: nofileCeiling(), TaskCPUUnits: rec.CPUUnits})
 	if err != nil {
 		return ContainerStatus{}, fmt.Errorf("container %q: %w", spec.Name, err)
 	}

@@ -283,3 +283,38 @@ func TestReadoption(t *testing.T) {
 		t.Errorf("stop after re-adoption = %+v, %v", st, err)
 	}
 }
+
+// The task's CPU quota goes on its cgroup once its first container runs (runc's setup inside
+// the container cgroup is not throttled by it), and on each container's cgroup before its
+// process starts, so the task is limited from its first instruction on.
+func TestTaskCPUQuota(t *testing.T) {
+	e := newEnv(t)
+	task := e.newTask(t, runtime.TaskSpec{CPUUnits: 512, MemoryMiB: 128})
+	quota := func(cg string) string {
+		t.Helper()
+		file := filepath.Join("/sys/fs/cgroup/cpu", cg, "cpu.cfs_quota_us")
+		if !exists("/sys/fs/cgroup/cpu/" + e.parent) {
+			file = filepath.Join("/sys/fs/cgroup", cg, "cpu.max") // cgroup v2
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Fields(string(b))[0]
+	}
+	taskCg := e.parent + "/" + task
+	if got := quota(taskCg); got != "-1" && got != "max" {
+		t.Errorf("task cgroup quota before any container = %s, want none", got)
+	}
+	e.start(t, task, e.container("app", "/testprog", "sleep", "1h"))
+	if got := quota(taskCg); got != "50000" {
+		t.Errorf("task cgroup quota after the first start = %s, want 50000", got)
+	}
+	if got := quota(taskCg + "/app"); got != "50000" {
+		t.Errorf("container cgroup quota = %s, want 50000", got)
+	}
+	e.start(t, task, e.container("side", "/testprog", "sleep", "1h"))
+	if got := quota(taskCg + "/side"); got != "50000" {
+		t.Errorf("second container's cgroup quota = %s, want 50000", got)
+	}
+}

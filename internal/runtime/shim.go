@@ -61,6 +61,9 @@ type shim struct {
 	ln      net.Listener
 	// taskOOMBase is the task cgroup's OOM kill count when the shim started.
 	taskOOMBase uint64
+	// cpuLimit puts the task's CPU quota on its cgroup after the first container runs.
+	cpuLimit    sync.Once
+	cpuLimitErr error
 
 	// reapers counts the goroutines that wait for container exits; shutdown waits for them, so
 	// no OCI runtime command runs after the shim has answered.

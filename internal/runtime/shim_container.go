@@ -103,6 +103,9 @@ func (s *shim) launch(ctx context.Context, c *shimContainer) (reaping bool, err 
 		return false, err
 	}
 	pid, err := readPidFile(pidFile)
+	if err == nil {
+		err = s.limitTaskCPU()
+	}
 	if err != nil {
 		outR.Close()
 		errR.Close()
@@ -130,6 +133,13 @@ func (s *shim) launch(ctx context.Context, c *shimContainer) (reaping bool, err 
 		return true, err
 	}
 	return true, nil
+}
+
+// limitTaskCPU puts the task's CPU quota on its cgroup once, after the first container's runtime
+// has finished its setup (taskCPUWrites says why not before).
+func (s *shim) limitTaskCPU() error {
+	s.cpuLimit.Do(func() { s.cpuLimitErr = s.cgroups.limitTaskCPU(s.rec.CgroupPath, s.rec.CPUUnits) })
+	return s.cpuLimitErr
 }
 
 func closedChan() <-chan struct{} {

@@ -17,6 +17,8 @@ type specOptions struct {
 	CgroupsPath string // cgroupfs form: /parent/task/container
 	InitPath    string // host path of the init binary, used when InitProcessEnabled
 	Unified     bool   // cgroup v2 only host
+	// TaskCPUUnits, when set, becomes the container cgroup's CPU quota too (see taskCPUWrites).
+	TaskCPUUnits int64
 	// NofileCeiling caps the default open-files limit when the runtime cannot raise its own
 	// hard limit (no CAP_SYS_RESOURCE); zero means no cap.
 	NofileCeiling uint64
@@ -86,7 +88,7 @@ func buildSpec(c ContainerSpec, o specOptions) (*specs.Spec, error) {
 		Mounts:   mounts,
 		Linux: &specs.Linux{
 			CgroupsPath:   o.CgroupsPath,
-			Resources:     resourcesFor(c),
+			Resources:     resourcesFor(c, o.TaskCPUUnits),
 			Namespaces:    namespacesFor(o),
 			Sysctl:        c.Sysctls,
 			Seccomp:       defaultSeccomp(caps),
@@ -168,7 +170,7 @@ func cfsQuota(units int64) int64 {
 	return max(units*cfsPeriod/1024, 1000) // the kernel refuses quotas under 1ms
 }
 
-func resourcesFor(c ContainerSpec) *specs.LinuxResources {
+func resourcesFor(c ContainerSpec, taskCPUUnits int64) *specs.LinuxResources {
 	shares := cpuShares(c.CPUUnits)
 	pids := c.PidsLimit
 	if pids == 0 {
@@ -180,6 +182,10 @@ func resourcesFor(c ContainerSpec) *specs.LinuxResources {
 		CPU:     &specs.LinuxCPU{Shares: &shares},
 		Pids:    &specs.LinuxPids{Limit: &pids},
 		Memory:  &specs.LinuxMemory{},
+	}
+	if taskCPUUnits > 0 {
+		quota, period := cfsQuota(taskCPUUnits), uint64(cfsPeriod)
+		r.CPU.Quota, r.CPU.Period = &quota, &period
 	}
 	if c.MemoryMiB > 0 {
 		limit := c.MemoryMiB * mib

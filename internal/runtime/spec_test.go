@@ -61,24 +61,26 @@ func TestTaskLimitWrites(t *testing.T) {
 		unified  bool
 		cpu, mem int64
 		memsw    bool
-		want     []cgroupWrite
+		cpuW     []cgroupWrite
+		memW     []cgroupWrite
 	}{
-		{"v1 cpu and memory with swap accounting", false, 512, 1024, true, []cgroupWrite{
-			{"cpu", "cpu.cfs_period_us", "100000"}, {"cpu", "cpu.cfs_quota_us", "50000"},
-			{"memory", "memory.limit_in_bytes", "1073741824"}, {"memory", "memory.memsw.limit_in_bytes", "1073741824"},
-		}},
-		{"v1 without swap accounting", false, 0, 512, false, []cgroupWrite{
-			{"memory", "memory.limit_in_bytes", "536870912"},
-		}},
-		{"v2", true, 2048, 512, false, []cgroupWrite{
-			{"cpu", "cpu.max", "200000 100000"}, {"memory", "memory.max", "536870912"}, {"memory", "memory.swap.max", "0"},
-		}},
-		{"no limits", false, 0, 0, true, nil},
+		{"v1 cpu and memory with swap accounting", false, 512, 1024, true,
+			[]cgroupWrite{{"cpu", "cpu.cfs_period_us", "100000"}, {"cpu", "cpu.cfs_quota_us", "50000"}},
+			[]cgroupWrite{{"memory", "memory.limit_in_bytes", "1073741824"}, {"memory", "memory.memsw.limit_in_bytes", "1073741824"}}},
+		{"v1 without swap accounting", false, 0, 512, false, nil,
+			[]cgroupWrite{{"memory", "memory.limit_in_bytes", "536870912"}}},
+		{"v2", true, 2048, 512, false,
+			[]cgroupWrite{{"cpu", "cpu.max", "200000 100000"}},
+			[]cgroupWrite{{"memory", "memory.max", "536870912"}, {"memory", "memory.swap.max", "0"}}},
+		{"no limits", false, 0, 0, true, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := taskLimitWrites(tt.unified, tt.cpu, tt.mem, tt.memsw); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got %v, want %v", got, tt.want)
+			if got := taskCPUWrites(tt.unified, tt.cpu); !reflect.DeepEqual(got, tt.cpuW) {
+				t.Errorf("cpu: got %v, want %v", got, tt.cpuW)
+			}
+			if got := taskMemoryWrites(tt.unified, tt.mem, tt.memsw); !reflect.DeepEqual(got, tt.memW) {
+				t.Errorf("memory: got %v, want %v", got, tt.memW)
 			}
 		})
 	}

@@ -35,14 +35,16 @@ func (d taskDir) statusFile(n string) string {
 
 // taskRecord is what the shim and later runtime instances need to know about a task.
 type taskRecord struct {
-	ID         string    `json:"id"`
-	NetNSPath  string    `json:"netnsPath"`
-	OwnsNetNS  bool      `json:"ownsNetns"`
-	CgroupPath string    `json:"cgroupPath"`
-	OCIBinary  string    `json:"ociBinary"`
-	OCIArgs    []string  `json:"ociArgs,omitempty"`
-	OCIKind    string    `json:"ociKind"`
-	CreatedAt  time.Time `json:"createdAt"`
+	ID         string `json:"id"`
+	NetNSPath  string `json:"netnsPath"`
+	OwnsNetNS  bool   `json:"ownsNetns"`
+	CgroupPath string `json:"cgroupPath"`
+	// CPUUnits is the task's CPU, put on its cgroup once a container runs (taskCPUWrites).
+	CPUUnits  int64     `json:"cpuUnits,omitempty"`
+	OCIBinary string    `json:"ociBinary"`
+	OCIArgs   []string  `json:"ociArgs,omitempty"`
+	OCIKind   string    `json:"ociKind"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // containerRecord is the on-disk form of a container's status, rewritten on every change.

@@ -47,6 +47,14 @@ func TestAdditions(t *testing.T) {
 	if _, ok := Additions(mustBuild(t, withoutENI(full, netip.MustParseAddr("10.0.1.7"))), next); ok {
 		t.Error("new chains counted as additions")
 	}
+	// Unless the router kept that combination's chains from an earlier interface (Spec.Combos).
+	kept := withoutENI(full, netip.MustParseAddr("10.0.1.7"))
+	kept.Combos = [][]string{full.ENIGroups[netip.MustParseAddr("10.0.1.7")]}
+	withCombos := full
+	withCombos.Combos = kept.Combos
+	if d, ok := Additions(mustBuild(t, kept), mustBuild(t, withCombos)); !ok || len(d.Maps) != 2 {
+		t.Errorf("an interface with a kept combination: delta %+v, additions only %v; want map elements only", d, ok)
+	}
 	if d, ok := Additions(next, next); !ok || !d.Empty() {
 		t.Errorf("no change: %+v, %v", d, ok)
 	}

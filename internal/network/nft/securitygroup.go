@@ -49,6 +49,10 @@ type Spec struct {
 	Members map[string][]netip.Addr
 	// ENIGroups holds each attached interface's groups.
 	ENIGroups map[netip.Addr][]string
+	// Combos are group combinations that get chains even while no interface has them: a router
+	// keeps the chains of the combinations its interfaces had, so that attaching another
+	// interface with one only adds set and map elements (see Delta).
+	Combos [][]string
 }
 
 // TableName is the table Build produces; the router namespace belongs to us, so one name will do.
@@ -95,20 +99,31 @@ func Build(spec Spec) (*Ruleset, error) {
 	}
 	// Every group an interface uses gets chains, defined or not (an undefined group allows nothing).
 	combos := map[string][]string{}
-	for ip, gs := range spec.ENIGroups {
-		if !ip.Is4() {
-			return nil, fmt.Errorf("interface address %s: only IPv4 is supported", ip)
-		}
+	addCombo := func(gs []string) error {
 		gs = slices.Compact(slices.Sorted(slices.Values(gs)))
 		for _, id := range gs {
 			if !idPattern.MatchString(id) {
-				return nil, fmt.Errorf("security group id %q: must match %s", id, idPattern)
+				return fmt.Errorf("security group id %q: must match %s", id, idPattern)
 			}
 			if _, ok := groups[id]; !ok {
 				groups[id] = SecurityGroup{ID: id}
 			}
 		}
 		combos[strings.Join(gs, "_")] = gs
+		return nil
+	}
+	for ip, gs := range spec.ENIGroups {
+		if !ip.Is4() {
+			return nil, fmt.Errorf("interface address %s: only IPv4 is supported", ip)
+		}
+		if err := addCombo(gs); err != nil {
+			return nil, err
+		}
+	}
+	for _, gs := range spec.Combos {
+		if err := addCombo(gs); err != nil {
+			return nil, err
+		}
 	}
 	rs := &Ruleset{Table: TableName}
 	rs.Chains = baseChains(spec)
