@@ -136,14 +136,10 @@ func (g *Gantry) FloodTaskDef(ctx context.Context, lines, size int) (string, err
 
 // RunTaskDef starts count tasks of taskDef, at most 10 per RunTask call as ECS allows.
 func (g *Gantry) RunTaskDef(ctx context.Context, taskDef string, count int) ([]string, error) {
-	network, err := sdkNetwork(ctx, g.Server.URL)
-	if err != nil {
-		return nil, err
-	}
 	var arns []string
 	for left := count; left > 0; left -= 10 {
 		out, err := g.Client.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String(taskDef), Count: aws.Int32(int32(min(left, 10))),
-			LaunchType: types.LaunchTypeFargate, NetworkConfiguration: network})
+			LaunchType: types.LaunchTypeFargate, NetworkConfiguration: g.Network})
 		if err != nil {
 			return arns, fmt.Errorf("RunTask: %w", err)
 		}

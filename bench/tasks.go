@@ -68,6 +68,8 @@ type Gantry struct {
 	DataDir      string
 	CgroupParent string
 	TaskDef      string
+	// Network is the tasks' awsvpc configuration: the default subnet in us-east-1a.
+	Network *types.NetworkConfiguration
 	// CPUOvercommit and MemoryOvercommit are the flags the server was started with.
 	CPUOvercommit, MemoryOvercommit float64
 }
@@ -135,6 +137,12 @@ func StartGantry(ctx context.Context, opt GantryOptions) (*Gantry, error) {
 		return nil, fmt.Errorf("RegisterTaskDefinition: %w", err)
 	}
 	g.TaskDef = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	// Looked up once, as a user's RunTask call carries the subnet it already knows: the lookup
+	// is no part of a timed RunTask.
+	if g.Network, err = sdkNetwork(ctx, g.Server.URL); err != nil {
+		g.Close()
+		return nil, err
+	}
 	return g, nil
 }
 
@@ -191,12 +199,8 @@ func (g *Gantry) Close() {
 
 // RunTasks starts count tasks with one RunTask call.
 func (g *Gantry) RunTasks(ctx context.Context, count int) ([]string, error) {
-	network, err := sdkNetwork(ctx, g.Server.URL)
-	if err != nil {
-		return nil, err
-	}
 	out, err := g.Client.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String(g.TaskDef), Count: aws.Int32(int32(count)),
-		LaunchType: types.LaunchTypeFargate, NetworkConfiguration: network})
+		LaunchType: types.LaunchTypeFargate, NetworkConfiguration: g.Network})
 	if err != nil {
 		return nil, fmt.Errorf("RunTask: %w", err)
 	}

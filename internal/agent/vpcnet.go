@@ -170,6 +170,14 @@ func (n *vpcNetwork) removeIdleLeftovers(ctx context.Context) {
 	}
 }
 
+// NetNSPath is where Setup puts the namespace of the task's ENI.
+func (n *vpcNetwork) NetNSPath(tn *model.TaskNetwork) string {
+	if tn == nil {
+		return ""
+	}
+	return n.plane.NetnsPath(tn.ENIID)
+}
+
 // Setup attaches the task's ENI: it makes sure the VPC's router and the task's subnet exist,
 // waits until the VPC's security groups are in the kernel, and attaches the interface (which
 // puts it in its groups at once). The containers join the namespace it returns.

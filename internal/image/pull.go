@@ -125,7 +125,60 @@ type client struct {
 	repo name.Repository
 }
 
+// clientTTL is how long later pulls from a repository reuse its client, and so the registry's
+// auth handshake (a ping, perhaps a token): the pull of a cached image is one manifest request.
+const clientTTL = time.Minute
+
+// clientCache holds recent clients by repository and credentials.
+type clientCache struct {
+	mu sync.Mutex
+	m  map[string]cachedClient
+}
+
+type cachedClient struct {
+	c     *client
+	until time.Time
+}
+
+func (cc *clientCache) get(key string, now time.Time) (*client, bool) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	e, ok := cc.m[key]
+	if !ok || now.After(e.until) {
+		return nil, false
+	}
+	return e.c, true
+}
+
+func (cc *clientCache) put(key string, c *client, now time.Time) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.m == nil {
+		cc.m = map[string]cachedClient{}
+	}
+	for k, e := range cc.m {
+		if now.After(e.until) {
+			delete(cc.m, k)
+		}
+	}
+	cc.m[key] = cachedClient{c: c, until: now.Add(clientTTL)}
+}
+
 func (s *Store) client(ctx context.Context, repo name.Repository, opts PullOptions) (*client, error) {
+	sum := sha256.Sum256([]byte(opts.Username + "\x00" + opts.Password))
+	key := repo.Name() + "\x00" + hex.EncodeToString(sum[:])
+	now := time.Now()
+	if c, ok := s.clients.get(key, now); ok {
+		return c, nil
+	}
+	c, err := s.newClient(ctx, repo, opts)
+	if err == nil {
+		s.clients.put(key, c, now)
+	}
+	return c, err
+}
+
+func (s *Store) newClient(ctx context.Context, repo name.Repository, opts PullOptions) (*client, error) {
 	var auth authn.Authenticator = authn.Anonymous
 	if opts.Username != "" || opts.Password != "" {
 		auth = &authn.Basic{Username: opts.Username, Password: opts.Password}

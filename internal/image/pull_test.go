@@ -198,13 +198,17 @@ func TestPullRoundTrip(t *testing.T) {
 		t.Errorf("Get = %+v, %v", got, err)
 	}
 
-	before := reg.blobGets.Load()
+	before, beforeAll := reg.blobGets.Load(), reg.requests.Load()
 	img2, err := s.Pull(t.Context(), reg.host+"/team/app:v1", PullOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := reg.blobGets.Load() - before; n != 0 {
 		t.Errorf("second pull fetched %d blobs, want 0 (layers and config cached)", n)
+	}
+	// The tag is resolved again, but the registry's auth handshake (its ping) is not redone.
+	if n := reg.requests.Load() - beforeAll; n != 1 {
+		t.Errorf("second pull made %d requests, want 1 (the manifest)", n)
 	}
 	if img2.Layers[2].Dir != img.Layers[2].Dir {
 		t.Errorf("second pull layer dir %s, want %s", img2.Layers[2].Dir, img.Layers[2].Dir)

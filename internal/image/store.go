@@ -43,10 +43,11 @@ type Options struct {
 //	images/sha256/<hex>.json    image records, keyed by manifest digest
 //	tmp/                        work in progress, renamed into place when verified
 type Store struct {
-	root   string
-	opts   Options
-	log    *slog.Logger
-	flight flight
+	root    string
+	opts    Options
+	log     *slog.Logger
+	flight  flight
+	clients clientCache
 }
 
 // New returns a store rooted at root. Directories are created on first use. The root is made

@@ -62,6 +62,9 @@ func (f *Fake) DeleteVPC(ctx context.Context, id string) error {
 	return nil
 }
 
+// NetnsPath is the path Attach returns.
+func (f *Fake) NetnsPath(eniID string) string { return "/fake/netns/" + eniID }
+
 func (f *Fake) Attach(ctx context.Context, eni ENI) (string, error) {
 	if f.AttachErr != nil {
 		return "", f.AttachErr
@@ -95,7 +98,7 @@ func (f *Fake) Attach(ctx context.Context, eni ENI) (string, error) {
 		}
 	}
 	f.enis[eni.ID] = eni
-	return "/fake/netns/" + eni.ID, nil
+	return f.NetnsPath(eni.ID), nil
 }
 
 func (f *Fake) Detach(ctx context.Context, eniID string) error {

@@ -94,6 +94,8 @@ type DataPlane interface {
 	EnsureVPC(ctx context.Context, vpc VPC) error
 	DeleteVPC(ctx context.Context, id string) error
 	Attach(ctx context.Context, eni ENI) (netnsPath string, err error)
+	// NetnsPath is the path Attach gives the ENI's namespace, known before Attach runs.
+	NetnsPath(eniID string) string
 	Detach(ctx context.Context, eniID string) error
 	ApplySecurityGroups(ctx context.Context, vpcID string, groups []SecurityGroup,
 		members map[string][]netip.Addr, eniGroups map[netip.Addr][]string) error

@@ -158,6 +158,9 @@ func (p *Plane) eniNetns(id string) string { return filepath.Join(p.stateDir, "n
 func (p *Plane) vpcFile(id string) string  { return filepath.Join(p.stateDir, "vpcs", id+".json") }
 func (p *Plane) eniFile(id string) string  { return filepath.Join(p.stateDir, "enis", id+".json") }
 
+// NetnsPath is where Attach puts the ENI's namespace.
+func (p *Plane) NetnsPath(eniID string) string { return p.eniNetns(eniID) }
+
 // hostLinkName is unique on the host across Planes (it hashes the state dir too): Linux
 // interface names are at most 15 bytes, too short for the ids themselves.
 func (p *Plane) hostLinkName(vpcID string) string {

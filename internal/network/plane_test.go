@@ -155,7 +155,11 @@ func TestAttachGivesTaskItsInterface(t *testing.T) {
 	vpc := matrixVPC("vpc-iface")
 	mustEnsure(t, p, vpc)
 	mac, _ := net.ParseMAC("02:aa:bb:cc:dd:ee")
+	promised := p.NetnsPath("eni-1")
 	path := mustAttach(t, p, ENI{ID: "eni-1", VPCID: vpc.ID, SubnetID: "subnet-a", IP: ip("10.0.1.20"), MAC: mac})
+	if path != promised {
+		t.Errorf("Attach put the namespace at %s; NetnsPath said %s", path, promised)
+	}
 	if again, err := p.Attach(t.Context(), ENI{ID: "eni-1", VPCID: vpc.ID, SubnetID: "subnet-a", IP: ip("10.0.1.20"), MAC: mac}); err != nil || again != path {
 		t.Fatalf("second Attach = %q, %v; want %q", again, err, path)
 	}

@@ -13,6 +13,9 @@ type Network interface {
 	// join; "" asks the runtime to create one with only loopback. eni is the task's place in its
 	// VPC (the assignment's Network); nil for a task without one.
 	Setup(ctx context.Context, task model.Task, eni *model.TaskNetwork) (netnsPath string, err error)
+	// NetNSPath is the path Setup will return, known before it runs: the sandbox is made while
+	// the network is set up.
+	NetNSPath(eni *model.TaskNetwork) string
 	// Release undoes Setup; it is idempotent, and called for tasks Setup never saw after a
 	// restart.
 	Release(ctx context.Context, taskID string) error
@@ -28,6 +31,9 @@ var _ Network = Loopback{}
 func (Loopback) Setup(context.Context, model.Task, *model.TaskNetwork) (string, error) {
 	return "", nil
 }
+
+// NetNSPath is "": the runtime creates the namespace.
+func (Loopback) NetNSPath(*model.TaskNetwork) string { return "" }
 
 // Release does nothing: the runtime removes the namespace it created with the task.
 func (Loopback) Release(context.Context, string) error { return nil }

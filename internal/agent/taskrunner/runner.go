@@ -74,9 +74,14 @@ type Runner struct {
 	containers []*container
 	netnsPath  string
 	created    bool // the runtime task exists
-	leaked     bool // deprovisioning failed to release something
-	healthWG   sync.WaitGroup
-	logs       logShipping
+	// sandbox delivers the result of a sandbox creation under way (startSandbox);
+	// sandboxDone and sandboxErr keep it once awaited.
+	sandbox     chan error
+	sandboxDone bool
+	sandboxErr  error
+	leaked      bool // deprovisioning failed to release something
+	healthWG    sync.WaitGroup
+	logs        logShipping
 	// credentialsID is the id of the task role's credentials URI; "" without a task role.
 	credentialsID string
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -31,6 +32,7 @@ type harness struct {
 	puller *image.FakePuller
 	ctl    *agent.FakeControl
 	dir    string
+	net    taskrunner.Network // nil: loopback
 
 	mu     sync.Mutex
 	starts []string
@@ -88,7 +90,7 @@ func (h *harness) start(t *testing.T, a model.Assignment, adopt bool) *running {
 	t.Helper()
 	h.ctl.Assign(a)
 	r := taskrunner.New(taskrunner.Config{Assignment: a, Runtime: h.rt, Puller: h.puller, Reporter: h.ctl,
-		Rootfs: taskrunner.FakeRootfs{}, StateDir: h.dir + "/" + a.Task.ID, Adopt: adopt, TimeUnit: unit})
+		Rootfs: taskrunner.FakeRootfs{}, StateDir: h.dir + "/" + a.Task.ID, Adopt: adopt, TimeUnit: unit, Network: h.net})
 	ctx, cancel := context.WithCancel(context.Background())
 	run := &running{r: r, a: a, cancel: cancel, done: make(chan error, 1)}
 	go func() { run.done <- r.Run(ctx) }()
@@ -514,5 +516,64 @@ func TestStopWhilePending(t *testing.T) {
 	r := h.waitStatus(t, a.Task.ID, model.TaskStopped)
 	if r.StopCode != "" || containerOf(r, "second").LastStatus != model.ContainerStopped || exitCode(containerOf(r, "first")) != 143 {
 		t.Errorf("stopped = %s", summary([]model.TaskReport{r}))
+	}
+}
+
+// gatedNetwork's Setup returns only once the runtime has the task's sandbox, made with the
+// namespace path NetNSPath promised: a runner that made the sandbox after the network would
+// never get past it. With fail set, Setup then fails.
+type gatedNetwork struct {
+	rt   *runtime.Fake
+	fail error
+}
+
+const gatedNetns = "/test/netns/eni-1"
+
+func (g gatedNetwork) NetNSPath(*model.TaskNetwork) string { return gatedNetns }
+
+func (g gatedNetwork) Setup(ctx context.Context, task model.Task, _ *model.TaskNetwork) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for {
+		if st, err := g.rt.TaskState(ctx, task.ID); err == nil {
+			if st.NetNSPath != gatedNetns {
+				return "", fmt.Errorf("sandbox made with namespace %q, want %q", st.NetNSPath, gatedNetns)
+			}
+			if g.fail != nil {
+				return "", g.fail
+			}
+			return gatedNetns, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", errors.New("no sandbox while the network was set up")
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+func (gatedNetwork) Release(context.Context, string) error { return nil }
+
+func TestSandboxMadeWhileNetworkSetsUp(t *testing.T) {
+	h := newHarness(t)
+	h.net = gatedNetwork{rt: h.rt}
+	a := assignment(app("app"))
+	h.start(t, a, false)
+	r := h.waitStatus(t, a.Task.ID, model.TaskRunning)
+	if containerOf(r, "app").LastStatus != model.ContainerRunning {
+		t.Fatalf("report = %+v", r)
+	}
+
+	// A network that fails after the sandbox was made: the task fails and the sandbox goes.
+	h2 := newHarness(t)
+	h2.net = gatedNetwork{rt: h2.rt, fail: errors.New("no addresses left")}
+	b := assignment(app("app"))
+	h2.start(t, b, false)
+	r = h2.waitStatus(t, b.Task.ID, model.TaskStopped)
+	if r.StopCode != model.StopTaskFailedToStart || !strings.Contains(r.StoppedReason, "no addresses left") {
+		t.Errorf("report = %+v", r)
+	}
+	if ids, _ := h2.rt.ListTasks(t.Context()); len(ids) != 0 {
+		t.Errorf("runtime tasks left after a failed network setup: %v", ids)
 	}
 }

@@ -22,17 +22,8 @@ func (r *Runner) pending(sc *scope) (model.TaskStatus, error) {
 		return model.TaskStopping, nil
 	}
 	t0 := time.Now()
-	// The sandbox (cgroup, shim) needs nothing from the steps before the containers: it is
-	// made while secrets, images and root filesystems are.
-	sandbox := make(chan error, 1)
-	go func() { sandbox <- r.createSandbox(sc.ctx) }()
-	sandboxErr := func() error {
-		err := <-sandbox
-		if err == nil {
-			r.created = true
-		}
-		return err
-	}
+	r.startSandbox(sc.ctx, r.netnsPath) // begun in PROVISIONING, unless adopted in PENDING
+	sandboxErr := r.awaitSandbox
 	// Secrets come first, as on Fargate: "unable to pull secrets or registry auth".
 	secrets, err := r.resolveSecrets(sc.stop)
 	if err != nil {
@@ -176,11 +167,34 @@ func (r *Runner) rootfsDir(name string) string {
 	return filepath.Join(r.cfg.StateDir, "containers", name)
 }
 
+// startSandbox begins making the sandbox (cgroup, shim) beside the other start steps, once: it
+// needs nothing from them but the path of the task's network namespace.
+func (r *Runner) startSandbox(ctx context.Context, netnsPath string) {
+	if r.sandbox != nil || r.sandboxDone {
+		return
+	}
+	ch := make(chan error, 1)
+	r.sandbox = ch
+	go func() { ch <- r.createSandbox(ctx, netnsPath) }()
+}
+
+// awaitSandbox waits for startSandbox's work and notes whether the sandbox exists.
+func (r *Runner) awaitSandbox() error {
+	if r.sandbox != nil {
+		r.sandboxErr = <-r.sandbox
+		r.sandbox, r.sandboxDone = nil, true
+		if r.sandboxErr == nil {
+			r.created = true
+		}
+	}
+	return r.sandboxErr
+}
+
 // createSandbox creates the sandbox with the task's size. It runs beside the other start steps,
-// so it touches no runner state; the caller notes that the sandbox exists.
-func (r *Runner) createSandbox(ctx context.Context) error {
+// so it touches no runner state.
+func (r *Runner) createSandbox(ctx context.Context, netnsPath string) error {
 	t := r.cfg.Assignment.Task
-	spec := runtime.TaskSpec{ID: t.ID, NetNSPath: r.netnsPath}
+	spec := runtime.TaskSpec{ID: t.ID, NetNSPath: netnsPath}
 	if t.CPU != "" {
 		cpu, err := model.ParseTaskCPU(t.CPU)
 		if err != nil {
@@ -317,7 +331,11 @@ func (r *Runner) startContainer(sc *scope, c *container) error {
 	if err := r.save(); err != nil {
 		return err
 	}
-	r.report(sc.ctx)
+	// The last start is reported with the move to RUNNING that follows at once; a report here
+	// would only make that one wait for it.
+	if !r.allStarted() || r.stop.Code != "" {
+		r.report(sc.ctx)
+	}
 	r.watch(sc.ctx, c.def.Name)
 	r.startHealthCheck(sc, c)
 	return nil
