@@ -89,12 +89,13 @@ func TestExecutionRoleAllowed(t *testing.T) {
 		t.Fatalf("report = %+v", rep)
 	}
 	stream := "arn:aws:logs:us-east-1:000000000000:log-group:/ecs/app:log-stream:ecs/app/" + rep.TaskID
+	// The pull comes first, then the log stream, where Docker's awslogs driver makes it.
 	want := []string{
-		execRoleARN + " logs:CreateLogStream " + stream,
-		execRoleARN + " logs:PutLogEvents " + stream,
 		execRoleARN + " ecr:GetAuthorizationToken *",
 		execRoleARN + " ecr:BatchGetImage " + repoARN,
 		execRoleARN + " ecr:GetDownloadUrlForLayer " + repoARN,
+		execRoleARN + " logs:CreateLogStream " + stream,
+		execRoleARN + " logs:PutLogEvents " + stream,
 	}
 	if got := chk.questions(); !slices.Equal(got, want) {
 		t.Errorf("asked:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -164,8 +164,9 @@ type logShipping struct {
 	stored atomic.Int64
 }
 
-// setupLogs makes the awslogs groups and streams before the containers start. A missing group
-// (without awslogs-create-group) fails the task as Fargate does.
+// setupLogs makes the awslogs groups and streams once the images are there, before the
+// containers are made (where Docker's awslogs driver makes them). A missing group (without
+// awslogs-create-group) fails the task as Fargate does.
 func (r *Runner) setupLogs(sc *scope) {
 	if r.cfg.Logs == nil || r.stop.Code != "" || r.stopRequested() {
 		return
@@ -292,8 +293,6 @@ func (r *Runner) stopLogs() {
 // logsBefore runs the log hooks of entering status s.
 func (r *Runner) logsBefore(sc *scope, s model.TaskStatus) {
 	switch s {
-	case model.TaskPending:
-		r.setupLogs(sc)
 	case model.TaskDeprovisioning:
 		r.drainLogs(sc.ctx)
 	}

@@ -79,6 +79,11 @@ type Runner struct {
 	sandbox     chan error
 	sandboxDone bool
 	sandboxErr  error
+	// fetch delivers the secrets and images being fetched (startFetch); fetchDone says they
+	// were taken.
+	fetch       chan fetched
+	cancelFetch context.CancelFunc
+	fetchDone   bool
 	leaked      bool // deprovisioning failed to release something
 	healthWG    sync.WaitGroup
 	logs        logShipping

@@ -520,11 +520,12 @@ func TestStopWhilePending(t *testing.T) {
 }
 
 // gatedNetwork's Setup returns only once the runtime has the task's sandbox, made with the
-// namespace path NetNSPath promised: a runner that made the sandbox after the network would
-// never get past it. With fail set, Setup then fails.
+// namespace path NetNSPath promised, and the image was pulled: a runner that did either after
+// the network would never get past it. With fail set, Setup then fails.
 type gatedNetwork struct {
-	rt   *runtime.Fake
-	fail error
+	rt     *runtime.Fake
+	puller *image.FakePuller
+	fail   error
 }
 
 const gatedNetns = "/test/netns/eni-1"
@@ -535,7 +536,7 @@ func (g gatedNetwork) Setup(ctx context.Context, task model.Task, _ *model.TaskN
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	for {
-		if st, err := g.rt.TaskState(ctx, task.ID); err == nil {
+		if st, err := g.rt.TaskState(ctx, task.ID); err == nil && len(g.puller.Pulls()) > 0 {
 			if st.NetNSPath != gatedNetns {
 				return "", fmt.Errorf("sandbox made with namespace %q, want %q", st.NetNSPath, gatedNetns)
 			}
@@ -546,7 +547,7 @@ func (g gatedNetwork) Setup(ctx context.Context, task model.Task, _ *model.TaskN
 		}
 		select {
 		case <-ctx.Done():
-			return "", errors.New("no sandbox while the network was set up")
+			return "", errors.New("no sandbox or no pull while the network was set up")
 		case <-time.After(time.Millisecond):
 		}
 	}
@@ -554,9 +555,9 @@ func (g gatedNetwork) Setup(ctx context.Context, task model.Task, _ *model.TaskN
 
 func (gatedNetwork) Release(context.Context, string) error { return nil }
 
-func TestSandboxMadeWhileNetworkSetsUp(t *testing.T) {
+func TestSandboxAndPullWhileNetworkSetsUp(t *testing.T) {
 	h := newHarness(t)
-	h.net = gatedNetwork{rt: h.rt}
+	h.net = gatedNetwork{rt: h.rt, puller: h.puller}
 	a := assignment(app("app"))
 	h.start(t, a, false)
 	r := h.waitStatus(t, a.Task.ID, model.TaskRunning)
@@ -566,7 +567,7 @@ func TestSandboxMadeWhileNetworkSetsUp(t *testing.T) {
 
 	// A network that fails after the sandbox was made: the task fails and the sandbox goes.
 	h2 := newHarness(t)
-	h2.net = gatedNetwork{rt: h2.rt, fail: errors.New("no addresses left")}
+	h2.net = gatedNetwork{rt: h2.rt, puller: h2.puller, fail: errors.New("no addresses left")}
 	b := assignment(app("app"))
 	h2.start(t, b, false)
 	r = h2.waitStatus(t, b.Task.ID, model.TaskStopped)
