@@ -23,35 +23,18 @@ type fetched struct {
 
 // startFetch begins resolving secrets and pulling images, once: neither needs the task's network
 // (gantry pulls on the host's), so they run while it is set up.
-func (r *Runner) startFetch(ctx context.Context) {
-	if r.fetch != nil || r.fetchDone {
-		return
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	ch := make(chan fetched, 1)
-	r.fetch, r.cancelFetch = ch, cancel
-	go func() { ch <- r.fetchAll(ctx) }()
-}
+func (r *Runner) startFetch(ctx context.Context) { r.fetch.start(ctx, r.fetchAll) }
 
 // errFetchTaken answers an await of a fetch already taken: the runner keeps no secret values.
 var errFetchTaken = errors.New("the task's secrets and images were already taken")
 
 // awaitFetch waits for startFetch's work and hands it over, once.
 func (r *Runner) awaitFetch() fetched {
-	if r.fetch == nil {
+	f, ok := r.fetch.take()
+	if !ok {
 		return fetched{secretsErr: errFetchTaken}
 	}
-	f := <-r.fetch
-	r.cancelFetch()
-	r.fetch, r.fetchDone = nil, true
 	return f
-}
-
-// dropFetch gives up on a fetch under way (the task will not start).
-func (r *Runner) dropFetch() {
-	if r.fetch != nil {
-		r.cancelFetch()
-	}
 }
 
 func (r *Runner) fetchAll(ctx context.Context) fetched {

@@ -74,19 +74,14 @@ type Runner struct {
 	containers []*container
 	netnsPath  string
 	created    bool // the runtime task exists
-	// sandbox delivers the result of a sandbox creation under way (startSandbox);
-	// sandboxDone and sandboxErr keep it once awaited.
-	sandbox     chan error
-	sandboxDone bool
-	sandboxErr  error
-	// fetch delivers the secrets and images being fetched (startFetch); fetchDone says they
-	// were taken.
-	fetch       chan fetched
-	cancelFetch context.CancelFunc
-	fetchDone   bool
-	leaked      bool // deprovisioning failed to release something
-	healthWG    sync.WaitGroup
-	logs        logShipping
+	// sandbox and fetch run beside the network's setup (startSandbox, startFetch);
+	// sandboxErr keeps the sandbox's result once taken.
+	sandbox    job[error]
+	sandboxErr error
+	fetch      job[fetched]
+	leaked     bool // deprovisioning failed to release something
+	healthWG   sync.WaitGroup
+	logs       logShipping
 	// credentialsID is the id of the task role's credentials URI; "" without a task role.
 	credentialsID string
 

@@ -15,11 +15,11 @@ import (
 
 var noDeadline time.Time
 
-// pending pulls the images, prepares root filesystems, creates the sandbox and starts the
-// containers in dependency order.
+// pending takes the secrets and images fetched meanwhile, prepares root filesystems, waits for
+// the sandbox and starts the containers in dependency order.
 func (r *Runner) pending(sc *scope) (model.TaskStatus, error) {
 	if r.stopRequested() || r.stop.Code != "" {
-		r.dropFetch()
+		r.fetch.drop()
 		return model.TaskStopping, nil
 	}
 	t0 := time.Now()
@@ -137,20 +137,14 @@ func (r *Runner) rootfsDir(name string) string {
 // startSandbox begins making the sandbox (cgroup, shim) beside the other start steps, once: it
 // needs nothing from them but the path of the task's network namespace.
 func (r *Runner) startSandbox(ctx context.Context, netnsPath string) {
-	if r.sandbox != nil || r.sandboxDone {
-		return
-	}
-	ch := make(chan error, 1)
-	r.sandbox = ch
-	go func() { ch <- r.createSandbox(ctx, netnsPath) }()
+	r.sandbox.start(ctx, func(ctx context.Context) error { return r.createSandbox(ctx, netnsPath) })
 }
 
 // awaitSandbox waits for startSandbox's work and notes whether the sandbox exists.
 func (r *Runner) awaitSandbox() error {
-	if r.sandbox != nil {
-		r.sandboxErr = <-r.sandbox
-		r.sandbox, r.sandboxDone = nil, true
-		if r.sandboxErr == nil {
+	if err, ok := r.sandbox.take(); ok {
+		r.sandboxErr = err
+		if err == nil {
 			r.created = true
 		}
 	}

@@ -93,7 +93,7 @@ func (r *Runner) provisioning(sc *scope) (model.TaskStatus, error) {
 	}
 	if err != nil {
 		_ = r.awaitSandbox() // deprovisioning removes what it made
-		r.dropFetch()
+		r.fetch.drop()
 		if !r.stopRequested() {
 			r.fail(model.StopTaskFailedToStart, "ResourceInitializationError: "+err.Error())
 		}
