@@ -178,7 +178,7 @@ func (r *Runc) startShim(ctx context.Context, d taskDir) error {
 	defer readyR.Close()
 	args := append(append([]string(nil), r.cfg.ShimArgs...), "--dir", string(d), "--ready-fd", "3")
 	cmd := exec.Command(r.cfg.ShimPath, args...)
-	cmd.Env = append(os.Environ(), r.cfg.ShimEnv...)
+	cmd.Env = append(append(os.Environ(), r.cfg.ShimEnv...), "GOMAXPROCS=1") // see ShimMain
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{readyW}

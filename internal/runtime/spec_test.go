@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -342,5 +344,16 @@ func TestSeccompFollowsCapabilities(t *testing.T) {
 	}
 	if s := defaultSeccomp(DefaultCapabilities(true)); !has(s, "ptrace") {
 		t.Error("SYS_PTRACE granted but ptrace refused")
+	}
+}
+
+// validName checks by hand what namePattern says; the two must agree.
+func TestValidNameMatchesPattern(t *testing.T) {
+	re := regexp.MustCompile(namePattern)
+	for _, s := range []string{"", "a", "A9", "app", "app.side-car_1", "-x", ".x", "_x", "x/y", "x y", "é", "x\n",
+		strings.Repeat("a", 128), strings.Repeat("a", 129), "a" + strings.Repeat("-", 127), "a" + strings.Repeat("-", 128)} {
+		if got, want := validName("name", s) == nil, re.MatchString(s); got != want {
+			t.Errorf("validName(%q) ok = %v, pattern says %v", s, got, want)
+		}
 	}
 }
