@@ -32,11 +32,3 @@ func (j *job[T]) take() (T, bool) {
 	j.ch = nil
 	return v, true
 }
-
-// drop gives up on the result and cancels work still under way.
-func (j *job[T]) drop() {
-	if j.ch != nil {
-		j.cancel()
-		j.ch = nil
-	}
-}

@@ -74,11 +74,10 @@ type Runner struct {
 	containers []*container
 	netnsPath  string
 	created    bool // the runtime task exists
-	// sandbox and fetch run beside the network's setup (startSandbox, startFetch);
-	// sandboxErr keeps the sandbox's result once taken.
+	// sandbox is made beside the network's setup (startSandbox); sandboxErr keeps its result
+	// once taken.
 	sandbox    job[error]
 	sandboxErr error
-	fetch      job[fetched]
 	leaked     bool // deprovisioning failed to release something
 	healthWG   sync.WaitGroup
 	logs       logShipping

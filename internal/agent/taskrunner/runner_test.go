@@ -520,8 +520,9 @@ func TestStopWhilePending(t *testing.T) {
 }
 
 // gatedNetwork's Setup returns only once the runtime has the task's sandbox, made with the
-// namespace path NetNSPath promised, and the image was pulled: a runner that did either after
-// the network would never get past it. With fail set, Setup then fails.
+// namespace path NetNSPath promised: a runner that made it after the network would never get
+// past it. The image must not be pulled yet: on Fargate the pull goes through the ENI. With
+// fail set, Setup then fails.
 type gatedNetwork struct {
 	rt     *runtime.Fake
 	puller *image.FakePuller
@@ -536,7 +537,10 @@ func (g gatedNetwork) Setup(ctx context.Context, task model.Task, _ *model.TaskN
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	for {
-		if st, err := g.rt.TaskState(ctx, task.ID); err == nil && len(g.puller.Pulls()) > 0 {
+		if pulls := g.puller.Pulls(); len(pulls) > 0 {
+			return "", fmt.Errorf("pulled %v before the network was up", pulls)
+		}
+		if st, err := g.rt.TaskState(ctx, task.ID); err == nil {
 			if st.NetNSPath != gatedNetns {
 				return "", fmt.Errorf("sandbox made with namespace %q, want %q", st.NetNSPath, gatedNetns)
 			}
@@ -547,7 +551,7 @@ func (g gatedNetwork) Setup(ctx context.Context, task model.Task, _ *model.TaskN
 		}
 		select {
 		case <-ctx.Done():
-			return "", errors.New("no sandbox or no pull while the network was set up")
+			return "", errors.New("no sandbox while the network was set up")
 		case <-time.After(time.Millisecond):
 		}
 	}
@@ -555,7 +559,7 @@ func (g gatedNetwork) Setup(ctx context.Context, task model.Task, _ *model.TaskN
 
 func (gatedNetwork) Release(context.Context, string) error { return nil }
 
-func TestSandboxAndPullWhileNetworkSetsUp(t *testing.T) {
+func TestSandboxMadeWhileNetworkSetsUp(t *testing.T) {
 	h := newHarness(t)
 	h.net = gatedNetwork{rt: h.rt, puller: h.puller}
 	a := assignment(app("app"))

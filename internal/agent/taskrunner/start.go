@@ -15,38 +15,35 @@ import (
 
 var noDeadline time.Time
 
-// pending takes the secrets and images fetched meanwhile, prepares root filesystems, waits for
-// the sandbox and starts the containers in dependency order.
+// pending pulls the images, prepares root filesystems, waits for the sandbox (begun with the
+// network) and starts the containers in dependency order.
 func (r *Runner) pending(sc *scope) (model.TaskStatus, error) {
 	if r.stopRequested() || r.stop.Code != "" {
-		r.fetch.drop()
 		return model.TaskStopping, nil
 	}
 	t0 := time.Now()
-	// Both begun in PROVISIONING, unless adopted in PENDING.
-	r.startSandbox(sc.ctx, r.netnsPath)
-	r.startFetch(sc.stop)
+	r.startSandbox(sc.ctx, r.netnsPath) // begun in PROVISIONING, unless adopted in PENDING
 	sandboxErr := r.awaitSandbox
-	f := r.awaitFetch()
 	// Secrets come first, as on Fargate: "unable to pull secrets or registry auth".
-	if f.secretsErr != nil {
+	secrets, err := r.resolveSecrets(sc.stop)
+	if err != nil {
 		_ = sandboxErr()
 		if sc.stop.Err() == nil {
-			r.fail(model.StopTaskFailedToStart, f.secretsErr.Error())
+			r.fail(model.StopTaskFailedToStart, err.Error())
 		}
 		return model.TaskStopping, nil
 	}
-	imgs, err := r.applyPull(sc, f)
+	imgs, err := r.pull(sc)
 	if err != nil {
 		_ = sandboxErr()
-		return model.TaskStopping, nil // applyPull recorded the failure
+		return model.TaskStopping, nil // pull recorded the failure
 	}
 	if r.setupLogs(sc); r.stop.Code != "" {
 		_ = sandboxErr()
 		return model.TaskStopping, nil
 	}
 	t1 := time.Now()
-	if err := r.prepare(imgs, f.secrets); err != nil {
+	if err := r.prepare(imgs, secrets); err != nil {
 		_ = sandboxErr()
 		r.fail(model.StopTaskFailedToStart, "ResourceInitializationError: "+err.Error())
 		return model.TaskStopping, nil
@@ -69,6 +66,46 @@ func (r *Runner) pending(sc *scope) (model.TaskStatus, error) {
 	// Where a start's time goes, for whoever tunes it: --log-level debug.
 	r.log.Debug("task start phases", "pull", t1.Sub(t0), "rootfs", t2.Sub(t1), "sandbox (beyond the rest)", t3.Sub(t2), "containers", time.Since(t3))
 	return next, err
+}
+
+// pull fetches every container's image once per reference, reporting the pull times. A failure
+// stops the task as ECS does: CannotPullContainerError.
+func (r *Runner) pull(sc *scope) (map[string]image.Image, error) {
+	r.times.PullStartedAt = r.now()
+	r.report(sc.ctx)
+	byRef := map[string]image.Image{}
+	imgs := map[string]image.Image{}
+	tokens := map[string]bool{} // registry auth, checked once per region
+	for _, c := range r.containers {
+		ref := image.Resolve(c.def.Image, r.cfg.LocalRegistryHost)
+		img, ok := byRef[ref]
+		if !ok {
+			// As the execution role, with gantry server --iam enforce.
+			if reason := r.authorizePull(sc.stop, c.def.Image, tokens); reason != "" {
+				if sc.stop.Err() == nil {
+					c.reason = reason
+					r.fail(model.StopTaskFailedToStart, reason)
+				}
+				return nil, errors.New(reason)
+			}
+			var err error
+			img, err = r.cfg.Puller.Pull(sc.stop, ref, image.PullOptions{})
+			if err != nil {
+				if sc.stop.Err() == nil {
+					reason := "CannotPullContainerError: " + err.Error()
+					c.reason = reason
+					r.fail(model.StopTaskFailedToStart, reason)
+				}
+				return nil, err
+			}
+			byRef[ref] = img
+		}
+		imgs[c.def.Name] = img
+		c.digest, c.stopSignal = imageDigest(img), img.Config.StopSignal
+	}
+	r.times.PullStoppedAt = r.now()
+	r.report(sc.ctx)
+	return imgs, nil
 }
 
 // imageDigest is the digest a user pulled by: the index's for a multi-platform image.

@@ -83,17 +83,15 @@ func (r *Runner) provisioning(sc *scope) (model.TaskStatus, error) {
 	if r.stopRequested() || r.stop.Code != "" {
 		return model.TaskDeprovisioning, nil
 	}
-	// The sandbox, secrets and images need nothing from the network but its namespace's path.
+	// The sandbox needs nothing from the network but its namespace's path.
 	want := r.cfg.Network.NetNSPath(r.cfg.Assignment.Network)
 	r.startSandbox(sc.ctx, want)
-	r.startFetch(sc.stop)
 	path, err := r.cfg.Network.Setup(sc.stop, r.cfg.Assignment.Task, r.cfg.Assignment.Network)
 	if err == nil && path != want {
 		err = fmt.Errorf("network namespace at %s, expected %s", path, want)
 	}
 	if err != nil {
 		_ = r.awaitSandbox() // deprovisioning removes what it made
-		r.fetch.drop()
 		if !r.stopRequested() {
 			r.fail(model.StopTaskFailedToStart, "ResourceInitializationError: "+err.Error())
 		}
