@@ -12,6 +12,44 @@ import (
 // "admin"), so every IAM key holds the lowercased name; the record keeps the spelling.
 func iamKey(account, name string) string { return account + "/" + strings.ToLower(name) }
 
+// iamNamed is a repository of IAM entities named within an account (roles, users, managed
+// policies), keyed by iamKey.
+type iamNamed[T any, R any] struct {
+	t     *table[T, R]
+	ident func(T) (account, name string)
+}
+
+// Get reads one; a missing one is apierr.NotFound.
+func (r iamNamed[T, R]) Get(ctx context.Context, account, name string) (Versioned[T], error) {
+	return r.t.Get(ctx, iamKey(account, name))
+}
+
+// Create stores a new one; an existing one (in any case) is apierr.AlreadyExists.
+func (r iamNamed[T, R]) Create(ctx context.Context, v T) (int64, error) {
+	account, name := r.ident(v)
+	return r.t.Create(ctx, iamKey(account, name), v)
+}
+
+// Mutate applies fn to one with optimistic retries.
+func (r iamNamed[T, R]) Mutate(ctx context.Context, account, name string, fn func(*T) error) (Versioned[T], error) {
+	return r.t.Mutate(ctx, iamKey(account, name), fn)
+}
+
+// Delete removes one read at rev.
+func (r iamNamed[T, R]) Delete(ctx context.Context, account, name string, rev int64) error {
+	return r.t.Delete(ctx, iamKey(account, name), rev)
+}
+
+// List reads an account's entities in (lowercased) name order after the name after, at most
+// limit (<= 0: all).
+func (r iamNamed[T, R]) List(ctx context.Context, account, after string, limit int) (Page[T], error) {
+	a := ""
+	if after != "" {
+		a = iamKey(account, after)
+	}
+	return r.t.List(ctx, account+"/", a, limit)
+}
+
 // roleRecord is a role as stored (schema version 1).
 type roleRecord struct {
 	Account            string            `json:"account"`
@@ -28,44 +66,13 @@ type roleRecord struct {
 }
 
 // Roles is the repository of IAM roles, keyed by account and name.
-type Roles struct {
-	t *table[model.Role, roleRecord]
-}
+type Roles = iamNamed[model.Role, roleRecord]
 
 // Roles returns the role repository.
 func (s *Store) Roles() Roles {
-	return Roles{&table[model.Role, roleRecord]{s: s, dir: "iam/roles", version: 1,
-		toRecord: recordFromRole, fromRecord: roleFromRecord}}
-}
-
-// Get reads a role; a missing one is apierr.NotFound.
-func (r Roles) Get(ctx context.Context, account, name string) (Versioned[model.Role], error) {
-	return r.t.Get(ctx, iamKey(account, name))
-}
-
-// Create stores a new role; an existing one (in any case) is apierr.AlreadyExists.
-func (r Roles) Create(ctx context.Context, v model.Role) (int64, error) {
-	return r.t.Create(ctx, iamKey(v.Account, v.Name), v)
-}
-
-// Mutate applies fn to a role with optimistic retries.
-func (r Roles) Mutate(ctx context.Context, account, name string, fn func(*model.Role) error) (Versioned[model.Role], error) {
-	return r.t.Mutate(ctx, iamKey(account, name), fn)
-}
-
-// Delete removes a role read at rev.
-func (r Roles) Delete(ctx context.Context, account, name string, rev int64) error {
-	return r.t.Delete(ctx, iamKey(account, name), rev)
-}
-
-// List reads an account's roles in (lowercased) name order after the name after, at most
-// limit (<= 0: all).
-func (r Roles) List(ctx context.Context, account, after string, limit int) (Page[model.Role], error) {
-	a := ""
-	if after != "" {
-		a = iamKey(account, after)
-	}
-	return r.t.List(ctx, account+"/", a, limit)
+	return Roles{t: &table[model.Role, roleRecord]{s: s, dir: "iam/roles", version: 1,
+		toRecord: recordFromRole, fromRecord: roleFromRecord},
+		ident: func(v model.Role) (string, string) { return v.Account, v.Name }}
 }
 
 func recordFromRole(v model.Role) roleRecord {
@@ -93,43 +100,13 @@ type userRecord struct {
 }
 
 // Users is the repository of IAM users, keyed by account and name.
-type Users struct {
-	t *table[model.User, userRecord]
-}
+type Users = iamNamed[model.User, userRecord]
 
 // Users returns the user repository.
 func (s *Store) Users() Users {
-	return Users{&table[model.User, userRecord]{s: s, dir: "iam/users", version: 1,
-		toRecord: recordFromUser, fromRecord: userFromRecord}}
-}
-
-// Get reads a user; a missing one is apierr.NotFound.
-func (u Users) Get(ctx context.Context, account, name string) (Versioned[model.User], error) {
-	return u.t.Get(ctx, iamKey(account, name))
-}
-
-// Create stores a new user; an existing one is apierr.AlreadyExists.
-func (u Users) Create(ctx context.Context, v model.User) (int64, error) {
-	return u.t.Create(ctx, iamKey(v.Account, v.Name), v)
-}
-
-// Mutate applies fn to a user with optimistic retries.
-func (u Users) Mutate(ctx context.Context, account, name string, fn func(*model.User) error) (Versioned[model.User], error) {
-	return u.t.Mutate(ctx, iamKey(account, name), fn)
-}
-
-// Delete removes a user read at rev.
-func (u Users) Delete(ctx context.Context, account, name string, rev int64) error {
-	return u.t.Delete(ctx, iamKey(account, name), rev)
-}
-
-// List reads an account's users in name order after the name after, at most limit (<= 0: all).
-func (u Users) List(ctx context.Context, account, after string, limit int) (Page[model.User], error) {
-	a := ""
-	if after != "" {
-		a = iamKey(account, after)
-	}
-	return u.t.List(ctx, account+"/", a, limit)
+	return Users{t: &table[model.User, userRecord]{s: s, dir: "iam/users", version: 1,
+		toRecord: recordFromUser, fromRecord: userFromRecord},
+		ident: func(v model.User) (string, string) { return v.Account, v.Name }}
 }
 
 func recordFromUser(v model.User) userRecord {

@@ -30,43 +30,13 @@ type policyVersionRecord struct {
 
 // Policies is the repository of customer managed policies, keyed by account and name (a
 // policy's name is unique in its account whatever its path).
-type Policies struct {
-	t *table[model.ManagedPolicy, policyRecord]
-}
+type Policies = iamNamed[model.ManagedPolicy, policyRecord]
 
 // Policies returns the managed policy repository.
 func (s *Store) Policies() Policies {
-	return Policies{&table[model.ManagedPolicy, policyRecord]{s: s, dir: "iam/policies", version: 1,
-		toRecord: recordFromPolicy, fromRecord: policyFromRecord}}
-}
-
-// Get reads a policy; a missing one is apierr.NotFound.
-func (p Policies) Get(ctx context.Context, account, name string) (Versioned[model.ManagedPolicy], error) {
-	return p.t.Get(ctx, iamKey(account, name))
-}
-
-// Create stores a new policy; an existing one is apierr.AlreadyExists.
-func (p Policies) Create(ctx context.Context, v model.ManagedPolicy) (int64, error) {
-	return p.t.Create(ctx, iamKey(v.Account, v.Name), v)
-}
-
-// Mutate applies fn to a policy with optimistic retries.
-func (p Policies) Mutate(ctx context.Context, account, name string, fn func(*model.ManagedPolicy) error) (Versioned[model.ManagedPolicy], error) {
-	return p.t.Mutate(ctx, iamKey(account, name), fn)
-}
-
-// Delete removes a policy read at rev.
-func (p Policies) Delete(ctx context.Context, account, name string, rev int64) error {
-	return p.t.Delete(ctx, iamKey(account, name), rev)
-}
-
-// List reads an account's policies in name order after the name after, at most limit.
-func (p Policies) List(ctx context.Context, account, after string, limit int) (Page[model.ManagedPolicy], error) {
-	a := ""
-	if after != "" {
-		a = iamKey(account, after)
-	}
-	return p.t.List(ctx, account+"/", a, limit)
+	return Policies{t: &table[model.ManagedPolicy, policyRecord]{s: s, dir: "iam/policies", version: 1,
+		toRecord: recordFromPolicy, fromRecord: policyFromRecord},
+		ident: func(v model.ManagedPolicy) (string, string) { return v.Account, v.Name }}
 }
 
 func recordFromPolicy(v model.ManagedPolicy) policyRecord {
