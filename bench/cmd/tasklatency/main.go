@@ -23,10 +23,11 @@ func main() {
 	n := flag.Int("n", 50, "measured runs of each")
 	warmup := flag.Int("warmup", 5, "unmeasured runs of each first (the first gantry run pulls the image)")
 	poll := flag.Duration("poll", 5*time.Millisecond, "DescribeTasks polling interval")
+	settle := flag.Duration("settle", 300*time.Millisecond, "pause before each timed start (gantry's and the peer's alike), so that the previous run's teardown, which the kernel finishes after the fact (namespaces, cgroups), is not timed")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *gantry, *n, *warmup, *poll); err != nil {
+	if err := run(ctx, *gantry, *n, *warmup, *poll, *settle); err != nil {
 		fmt.Fprintln(os.Stderr, "tasklatency:", err)
 		os.Exit(1)
 	}
@@ -37,7 +38,7 @@ type sample struct {
 	queue, pull, start, report time.Duration // createdAt→pullStarted→pullStopped→startedAt→seen
 }
 
-func run(ctx context.Context, bin string, n, warmup int, poll time.Duration) (err error) {
+func run(ctx context.Context, bin string, n, warmup int, poll, settle time.Duration) (err error) {
 	if err := bench.BecomeSubreaper(); err != nil {
 		return fmt.Errorf("subreaper: %w", err)
 	}
@@ -62,15 +63,18 @@ func run(ctx context.Context, bin string, n, warmup int, poll time.Duration) (er
 	var runs, createStarts []time.Duration
 	for i := range warmup - 1 + n {
 		measured := i >= warmup-1
+		time.Sleep(settle)
 		s, err := gantryOnce(ctx, g, poll)
 		if err != nil {
 			return fmt.Errorf("gantry run %d: %w", i, err)
 		}
 		id := "lat" + strconv.Itoa(i)
+		time.Sleep(settle)
 		d1, err := rawOnce(ctx, raw, id+"r", bench.RunDetach)
 		if err != nil {
 			return err
 		}
+		time.Sleep(settle)
 		d2, err := rawOnce(ctx, raw, id+"c", bench.CreateStart)
 		if err != nil {
 			return err
