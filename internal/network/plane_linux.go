@@ -256,8 +256,8 @@ func (rt *vpcRuntime) keepCombos(eniGroups map[netip.Addr][]string) {
 		rt.combos = map[string][]string{}
 	}
 	for _, gs := range eniGroups {
-		gs = slices.Compact(slices.Sorted(slices.Values(gs)))
-		rt.combos[strings.Join(gs, "_")] = gs
+		key, ids := nft.Combo(gs)
+		rt.combos[key] = ids
 	}
 }
 

@@ -99,8 +99,8 @@ func Build(spec Spec) (*Ruleset, error) {
 	}
 	// Every group an interface uses gets chains, defined or not (an undefined group allows nothing).
 	combos := map[string][]string{}
-	addCombo := func(gs []string) error {
-		gs = slices.Compact(slices.Sorted(slices.Values(gs)))
+	addCombo := func(combo []string) error {
+		key, gs := Combo(combo)
 		for _, id := range gs {
 			if !idPattern.MatchString(id) {
 				return fmt.Errorf("security group id %q: must match %s", id, idPattern)
@@ -109,7 +109,7 @@ func Build(spec Spec) (*Ruleset, error) {
 				groups[id] = SecurityGroup{ID: id}
 			}
 		}
-		combos[strings.Join(gs, "_")] = gs
+		combos[key] = gs
 		return nil
 	}
 	for ip, gs := range spec.ENIGroups {
@@ -165,6 +165,13 @@ func Build(spec Spec) (*Ruleset, error) {
 	return rs, nil
 }
 
+// Combo is a combination of security groups in its one spelling: the sorted, distinct ids, and
+// the key that names its chains.
+func Combo(groups []string) (key string, ids []string) {
+	ids = slices.Compact(slices.Sorted(slices.Values(groups)))
+	return strings.Join(ids, "_"), ids
+}
+
 func comboChain(dir, key string) string {
 	if key == "" {
 		return chainDeny
@@ -175,7 +182,7 @@ func comboChain(dir, key string) string {
 func interfaceMaps(eniGroups map[netip.Addr][]string) []VMap {
 	in, out := VMap{Name: mapIngress}, VMap{Name: mapEgress}
 	for _, ip := range slices.SortedFunc(maps.Keys(eniGroups), netip.Addr.Compare) {
-		key := strings.Join(slices.Compact(slices.Sorted(slices.Values(eniGroups[ip]))), "_")
+		key, _ := Combo(eniGroups[ip])
 		in.Elements = append(in.Elements, VMapElement{Key: ip, Chain: comboChain("in", key)})
 		out.Elements = append(out.Elements, VMapElement{Key: ip, Chain: comboChain("out", key)})
 	}
