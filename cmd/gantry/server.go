@@ -35,6 +35,7 @@ type serverFlags struct {
 	dnsListen     string
 	lbAddressPool string
 	debugListen   string
+	retention     time.Duration // of stopped tasks
 	host          hostFlags
 	iam           iamFlags
 }
@@ -63,6 +64,7 @@ func runServer(args []string) int {
 	fs.StringVar(&f.dnsListen, "dns-listen", "127.0.0.1:4553", "where the host's resolver of load balancer DNS names listens, udp and tcp (\"\": none); it refuses every other name")
 	fs.StringVar(&f.debugListen, "debug-listen", "", "address of Go's profiler (/debug/pprof/), for tuning (\"\": none; keep it on loopback)")
 	fs.StringVar(&f.lbAddressPool, "lb-address-pool", ops.DefaultLBAddressPool.String(), "IPv4 prefix from which each load balancer gets the host address its listeners listen on (default: loopback, so every load balancer can use port 80)")
+	fs.DurationVar(&f.retention, "stopped-task-retention", ops.DefaultStoppedTaskRetention, "how long a stopped task stays in DescribeTasks and ListTasks before it is deleted (AWS: at least an hour; 0: kept forever)")
 	f.host.register(fs)
 	f.iam.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -70,6 +72,10 @@ func runServer(args []string) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "gantry server: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if f.retention < 0 {
+		fmt.Fprintf(os.Stderr, "gantry server: --stopped-task-retention %s is negative (0 keeps stopped tasks forever)\n", f.retention)
 		return 2
 	}
 	var level slog.Level
@@ -184,7 +190,7 @@ func serve(ctx context.Context, f serverFlags, logger *slog.Logger) error {
 	// The controllers (services) run under one leader among the servers sharing the store.
 	ctlCtx, stopCtl := context.WithCancel(ctx)
 	ctlDone := make(chan struct{})
-	go func() { runControllers(ctlCtx, st, comps.ecs, comps.targets, logger); close(ctlDone) }()
+	go func() { runControllers(ctlCtx, st, comps.ecs, comps.targets, f.retention, logger); close(ctlDone) }()
 	defer func() {
 		stopCtl()
 		<-ctlDone

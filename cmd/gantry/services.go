@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/gantry-dev/gantry/internal/apierr"
@@ -19,9 +20,10 @@ import (
 // leaderTTL is how long, in seconds, a dead leader keeps the controllers from running elsewhere.
 const leaderTTL = 3
 
-// runControllers campaigns for the controllers' leadership and, while leading, runs them; a lost
-// leadership stops them and campaigns again. It returns when ctx ends.
-func runControllers(ctx context.Context, st *store.Store, ecsOps *ops.ECS, targets service.TargetRegistry, logger *slog.Logger) {
+// runControllers campaigns for the controllers' leadership and, while leading, runs them (the
+// service controller, and the sweep of stopped tasks older than retention); a lost leadership
+// stops them and campaigns again. It returns when ctx ends.
+func runControllers(ctx context.Context, st *store.Store, ecsOps *ops.ECS, targets service.TargetRegistry, retention time.Duration, logger *slog.Logger) {
 	host, _ := os.Hostname()
 	id := fmt.Sprintf("%s/%d", host, os.Getpid())
 	for ctx.Err() == nil {
@@ -35,21 +37,40 @@ func runControllers(ctx context.Context, st *store.Store, ecsOps *ops.ECS, targe
 		}
 		logger.Info("controllers: leading", "id", id)
 		lctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_ = service.New(st, serviceTasks{ecsOps}, targets, logger).Run(lctx)
-		}()
+		var wg sync.WaitGroup
+		wg.Go(func() { _ = service.New(st, serviceTasks{ecsOps}, targets, logger).Run(lctx) })
+		if retention > 0 {
+			wg.Go(func() { reapStopped(lctx, ecsOps, retention, logger) })
+		}
 		select {
 		case <-ctx.Done():
 		case <-lead.Done():
 			logger.Warn("controllers: leadership lost")
 		}
 		cancel()
-		<-done
+		wg.Wait()
 		rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = lead.Resign(rctx)
 		rcancel()
+	}
+}
+
+// reapStopped deletes stopped tasks older than retention until ctx ends, sweeping a few times
+// per retention (at least every minute, at most every second).
+func reapStopped(ctx context.Context, ecsOps *ops.ECS, retention time.Duration, logger *slog.Logger) {
+	every := min(max(retention/4, time.Second), time.Minute)
+	for {
+		sleepCtx(ctx, every)
+		if ctx.Err() != nil {
+			return
+		}
+		n, err := ecsOps.ReapStopped(ctx, retention)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Warn("reap stopped tasks", logx.KeyError, err)
+		case n.Tasks > 0 || n.Tokens > 0:
+			logger.Debug("reaped stopped tasks", "tasks", n.Tasks, "client_tokens", n.Tokens)
+		}
 	}
 }
 

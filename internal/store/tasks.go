@@ -102,6 +102,25 @@ func (r Tasks) ListAll(ctx context.Context, after string, limit int) (Page[model
 	return r.t.List(ctx, "", after, limit)
 }
 
+// Forget deletes the task at key (a Page's Keys entry) if it is still at revision rev:
+// apierr.Conflict if it changed since. It releases nothing: a task is forgotten only once
+// STOPPED, when Mutate has released what it held.
+func (r Tasks) Forget(ctx context.Context, key string, rev int64) error {
+	return r.t.Delete(ctx, key, rev)
+}
+
+// Tokens reads up to limit client tokens of every scope and cluster in key order, after the
+// relative key after (a Page's Keys entry).
+func (r Tasks) Tokens(ctx context.Context, after string, limit int) (Page[ClientToken], error) {
+	return r.tokens.List(ctx, "", after, limit)
+}
+
+// ForgetToken deletes the client token at key (a Page's Keys entry) if it is still at
+// revision rev: a RunTask that carries it afterwards runs anew.
+func (r Tasks) ForgetToken(ctx context.Context, key string, rev int64) error {
+	return r.tokens.Delete(ctx, key, rev)
+}
+
 // Watch streams task changes in every scope after store revision rev.
 func (r Tasks) Watch(ctx context.Context, rev int64) <-chan Event[model.Task] {
 	return r.t.Watch(ctx, "", rev)

@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestCLIStoppedTasksReaped: a stopped task stays visible for --stopped-task-retention (on AWS
+// at least an hour, the default), then describe-tasks answers MISSING for it and list-tasks no
+// longer lists it; a running task is never reaped.
+func TestCLIStoppedTasksReaped(t *testing.T) {
+	const retention = 3 * time.Second
+	s := startServer(t, "", "--stopped-task-retention", retention.String())
+	cli := newCLI(t, s)
+	ref, _ := appImage(t, s)
+	tdArn := registerTD(t, cli, "reap", fmt.Sprintf(`[{"name":"app","image":%q,"command":["serve",":8080"],"essential":true}]`, ref))
+	var run struct {
+		Tasks []cliTask `json:"tasks"`
+	}
+	cli.json(&run, "ecs", "run-task", "--task-definition", tdArn, "--launch-type", "FARGATE", "--count", "2",
+		"--network-configuration", networkJSON(cli))
+	if len(run.Tasks) != 2 {
+		t.Fatalf("run-task: %d tasks, want 2", len(run.Tasks))
+	}
+	stopped, running := run.Tasks[0].TaskArn, run.Tasks[1].TaskArn
+	cli.json(nil, "ecs", "wait", "tasks-running", "--tasks", stopped, running)
+	cli.json(nil, "ecs", "stop-task", "--task", stopped)
+	cli.json(nil, "ecs", "wait", "tasks-stopped", "--tasks", stopped)
+	stoppedAt := time.UnixMilli(int64(describeCLITask(t, cli, stopped).StoppedAt * 1000))
+
+	listStopped := func() []string {
+		var out struct {
+			TaskArns []string `json:"taskArns"`
+		}
+		cli.json(&out, "ecs", "list-tasks", "--desired-status", "STOPPED")
+		return out.TaskArns
+	}
+	if !slices.Contains(listStopped(), stopped) {
+		t.Fatalf("list-tasks --desired-status STOPPED does not list %s just after it stopped", stopped)
+	}
+	deadline := time.Now().Add(retention + 20*time.Second)
+	for {
+		var out struct {
+			Tasks    []cliTask `json:"tasks"`
+			Failures []struct {
+				Arn    string `json:"arn"`
+				Reason string `json:"reason"`
+			} `json:"failures"`
+		}
+		cli.json(&out, "ecs", "describe-tasks", "--tasks", stopped, running)
+		if len(out.Failures) == 1 {
+			gone := time.Now()
+			if f := out.Failures[0]; f.Arn != stopped || f.Reason != "MISSING" {
+				t.Fatalf("failures %+v, want %s MISSING", out.Failures, stopped)
+			}
+			if len(out.Tasks) != 1 || out.Tasks[0].TaskArn != running || out.Tasks[0].LastStatus != "RUNNING" {
+				t.Fatalf("describe-tasks after the reap: %+v, want the running task only", out.Tasks)
+			}
+			if gone.Before(stoppedAt.Add(retention)) {
+				t.Fatalf("the stopped task was gone %s after it stopped, before its retention of %s", gone.Sub(stoppedAt), retention)
+			}
+			break
+		}
+		if len(out.Tasks) != 2 || out.Tasks[0].LastStatus != "STOPPED" && out.Tasks[1].LastStatus != "STOPPED" {
+			t.Fatalf("describe-tasks before the reap: %+v, failures %+v", out.Tasks, out.Failures)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the task stopped at %s is still described %s later", stoppedAt.Format(time.RFC3339Nano), time.Since(stoppedAt))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if slices.Contains(listStopped(), stopped) {
+		t.Fatalf("list-tasks --desired-status STOPPED still lists the reaped %s", stopped)
+	}
+	cli.json(nil, "ecs", "stop-task", "--task", running)
+	cli.json(nil, "ecs", "wait", "tasks-stopped", "--tasks", running)
+}
