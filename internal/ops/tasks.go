@@ -538,6 +538,7 @@ func (e *ECS) DescribeTasks(ctx context.Context, sc model.Scope, clusterRef stri
 		return nil, nil, err
 	}
 	tasks, failures := []model.Task{}, []TaskFailure{}
+	var ids []string
 	seen := map[string]bool{}
 	for _, ref := range refs {
 		id, ok := parseTaskRef(sc, cl.Name, ref)
@@ -545,17 +546,19 @@ func (e *ECS) DescribeTasks(ctx context.Context, sc model.Scope, clusterRef stri
 			failures = append(failures, TaskFailure{ARN: ref, Reason: failureMissing})
 			continue
 		}
-		if seen[id] {
-			continue
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
 		}
-		seen[id] = true
-		v, err := e.store.Tasks().Get(ctx, sc, cl.Name, id)
-		if errors.Is(err, apierr.NotFound) {
-			failures = append(failures, TaskFailure{ARN: model.TaskARN(sc, cl.Name, id), Reason: failureMissing})
+	}
+	got, err := e.store.Tasks().GetMany(ctx, sc, cl.Name, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, v := range got {
+		if v == nil {
+			failures = append(failures, TaskFailure{ARN: model.TaskARN(sc, cl.Name, ids[i]), Reason: failureMissing})
 			continue
-		}
-		if err != nil {
-			return nil, nil, err
 		}
 		if !withTags {
 			v.Value.Tags = nil

@@ -2,6 +2,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -95,6 +96,27 @@ type envelope struct {
 	Body json.RawMessage `json:"body"`
 }
 
+// splitEnvelope reads the envelope as encode writes it, {"v":N,"body":...}, without scanning the
+// body, which decode then parses (and so validates) once instead of twice. Anything else, and a
+// body that does not parse, goes to json.Unmarshal of the whole envelope.
+func splitEnvelope(raw []byte) (envelope, bool) {
+	const head, mid = `{"v":`, `,"body":`
+	rest, ok := bytes.CutPrefix(raw, []byte(head))
+	if !ok {
+		return envelope{}, false
+	}
+	v, n := 0, 0
+	for n < len(rest) && n < 9 && rest[n] >= '0' && rest[n] <= '9' {
+		v = v*10 + int(rest[n]-'0')
+		n++
+	}
+	body, ok := bytes.CutPrefix(rest[n:], []byte(mid))
+	if n == 0 || !ok || len(body) < 2 || body[len(body)-1] != '}' {
+		return envelope{}, false
+	}
+	return envelope{V: v, Body: body[:len(body)-1]}, true
+}
+
 // table is a typed collection of records under one directory, converting between the domain
 // type T and the storage record R with explicit functions.
 type table[T any, R any] struct {
@@ -120,11 +142,21 @@ func (t *table[T, R]) encode(v T) (string, error) {
 }
 
 func (t *table[T, R]) decode(raw []byte) (T, error) {
-	var zero T
+	if env, ok := splitEnvelope(raw); ok {
+		if v, err := t.decodeBody(env); err == nil {
+			return v, nil
+		}
+	}
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
+		var zero T
 		return zero, fmt.Errorf("decode %s envelope: %w", t.dir, err)
 	}
+	return t.decodeBody(env)
+}
+
+func (t *table[T, R]) decodeBody(env envelope) (T, error) {
+	var zero T
 	if env.V > t.version {
 		return zero, fmt.Errorf("%s record version %d is newer than this gantry (%d)", t.dir, env.V, t.version)
 	}
@@ -149,6 +181,43 @@ func (t *table[T, R]) Get(ctx context.Context, k string) (Versioned[T], error) {
 		return Versioned[T]{}, err
 	}
 	return Versioned[T]{Value: v, Revision: resp.Kvs[0].ModRevision}, nil
+}
+
+// readBatch is how many keys one transaction of GetMany reads: etcd refuses transactions of
+// more than 128 operations by default (--max-txn-ops).
+const readBatch = 100
+
+// GetMany reads the values at ks in one round trip per readBatch keys; a missing key's entry is
+// nil.
+func (t *table[T, R]) GetMany(ctx context.Context, ks []string) ([]*Versioned[T], error) {
+	out := make([]*Versioned[T], len(ks))
+	var opts []clientv3.OpOption
+	if t.s.serializable {
+		opts = append(opts, clientv3.WithSerializable())
+	}
+	for start := 0; start < len(ks); start += readBatch {
+		batch := ks[start:min(start+readBatch, len(ks))]
+		ops := make([]clientv3.Op, len(batch))
+		for i, k := range batch {
+			ops[i] = clientv3.OpGet(t.key(k), opts...)
+		}
+		resp, err := t.s.cli.Txn(ctx).Then(ops...).Commit()
+		if err != nil {
+			return nil, fmt.Errorf("get %d %s: %w", len(batch), t.dir, err)
+		}
+		for i, r := range resp.Responses {
+			kvs := r.GetResponseRange().GetKvs()
+			if len(kvs) == 0 {
+				continue
+			}
+			v, err := t.decode(kvs[0].Value)
+			if err != nil {
+				return nil, err
+			}
+			out[start+i] = &Versioned[T]{Value: v, Revision: kvs[0].ModRevision}
+		}
+	}
+	return out, nil
 }
 
 // Create writes a value that must not exist yet (apierr.AlreadyExists otherwise).

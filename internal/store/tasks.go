@@ -86,6 +86,16 @@ func (r Tasks) Get(ctx context.Context, sc model.Scope, cluster, id string) (Ver
 	return r.t.Get(ctx, TaskKey(sc, cluster, id))
 }
 
+// GetMany reads the tasks of a cluster with the given ids in one round trip (per 100); a missing
+// task's entry is nil.
+func (r Tasks) GetMany(ctx context.Context, sc model.Scope, cluster string, ids []string) ([]*Versioned[model.Task], error) {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = TaskKey(sc, cluster, id)
+	}
+	return r.t.GetMany(ctx, keys)
+}
+
 // List reads up to limit tasks of a cluster in id order, after the task id after ("" from the
 // start). limit <= 0 means all.
 func (r Tasks) List(ctx context.Context, sc model.Scope, cluster, after string, limit int) (Page[model.Task], error) {

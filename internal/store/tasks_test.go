@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -136,5 +138,33 @@ func TestMutateReleasesReservationExactlyOnce(t *testing.T) {
 	}
 	if h, _ := st.Hosts().Get(ctx, "h1"); h.Value.ReservedCPU != 512 {
 		t.Fatalf("reservation moved again: %+v", h.Value)
+	}
+}
+
+// TestTasksGetMany reads more tasks than one transaction takes, with missing ones among them,
+// in the order asked.
+func TestTasksGetMany(t *testing.T) {
+	st := newTaskStore(t)
+	ctx := t.Context()
+	var ids []string
+	for i := range 130 {
+		id := fmt.Sprintf("%04d", i)
+		if i%10 != 3 { // every tenth is missing
+			if _, err := st.Tasks().Launch(ctx, store.Launch{Tasks: []model.Task{sampleTask(id, "")}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ids = append(ids, id)
+	}
+	slices.Reverse(ids)
+	got, err := st.Tasks().GetMany(ctx, taskScope, "c", ids)
+	if err != nil || len(got) != len(ids) {
+		t.Fatalf("GetMany = %d, %v", len(got), err)
+	}
+	for i, v := range got {
+		missing := ids[i][3] == '3'
+		if missing != (v == nil) || v != nil && (v.Value.ID != ids[i] || v.Revision == 0 || !reflect.DeepEqual(v.Value, sampleTask(ids[i], ""))) {
+			t.Fatalf("GetMany[%d] (%s) = %+v", i, ids[i], v)
+		}
 	}
 }
