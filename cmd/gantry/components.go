@@ -52,11 +52,13 @@ type hostFlags struct {
 	reserveMemory    int64
 	vpcUplinkPrefix  string
 	vpcRouterLinger  time.Duration
+	imageCleanupAge  time.Duration
 }
 
 func (h *hostFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&h.runtime, "runtime", "runc", "task sandbox: runc, or runsc for gVisor's per-task kernel")
 	fs.StringVar(&h.cgroupParent, "cgroup-parent", "gantry", "cgroup under which every task's cgroup is made")
+	fs.DurationVar(&h.imageCleanupAge, "image-cleanup-age", agent.DefaultImageCleanupAge, "how long a cached image stays after the last task here pulled it before it is removed, unless a task still uses it (0: keep every image)")
 	fs.StringVar(&h.initBinary, "init-binary", "", "static binary bind-mounted as a task's init (initProcessEnabled); default gantry-shim beside this binary")
 	fs.Float64Var(&h.cpuOvercommit, "cpu-overcommit", scheduler.DefaultOvercommit.CPU, "how far task cpu reservations may exceed the host's cpu (each task keeps its own quota)")
 	fs.Float64Var(&h.memoryOvercommit, "memory-overcommit", scheduler.DefaultOvercommit.Memory, "how far task memory reservations may exceed the host's memory (1: never)")
@@ -168,6 +170,7 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 		StateDir:          filepath.Join(f.dataDir, "agent"),
 		LocalRegistryHost: endpoint,
 		VPCRouterLinger:   lingerFlag(f.host.vpcRouterLinger),
+		ImageCleanupAge:   lingerFlag(f.host.imageCleanupAge),
 		CPU:               f.host.hostCPU,
 		MemoryMiB:         f.host.hostMemory,
 		ReserveCPU:        orNone(f.host.reserveCPU),
@@ -195,7 +198,8 @@ func newPlane(f serverFlags, logger *slog.Logger) (*network.Plane, error) {
 	return network.New(network.Config{StateDir: dir, HostUplinkPrefix: prefix, Logger: logger})
 }
 
-// lingerFlag maps the flag's 0 ("at once") to the agent's negative.
+// lingerFlag maps a duration flag's 0 (a router removed at once, every image kept) to the agent's
+// negative.
 func lingerFlag(d time.Duration) time.Duration {
 	if d <= 0 {
 		return -1

@@ -39,6 +39,11 @@ type Config struct {
 	// stopped, so the VPC's next task starts without building one; negative removes it at once.
 	// Default 5 minutes.
 	VPCRouterLinger time.Duration
+	// ImageCleanupAge is how long a cached image stays after the last task pulled it; then,
+	// unless a task's root filesystem still uses it, the agent removes it, as the ECS agent's
+	// image cleanup does. It needs a Puller that can Prune (image.Store). Default an hour;
+	// negative keeps every image.
+	ImageCleanupAge time.Duration
 	// StateDir holds the host id and one directory per task; default /var/lib/gantry/agent.
 	StateDir string
 	// HostID names the host; when empty it is read from (or made and saved in) StateDir.
@@ -116,6 +121,9 @@ func New(cfg Config) *Agent {
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = 10 * time.Second
 	}
+	if cfg.ImageCleanupAge == 0 {
+		cfg.ImageCleanupAge = DefaultImageCleanupAge
+	}
 	if cfg.OrphanGrace <= 0 {
 		cfg.OrphanGrace = 5 * time.Second
 	}
@@ -180,8 +188,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer a.endpoint.closeAll() // after the runners returned
 	}
 	var hb sync.WaitGroup
-	hb.Add(1)
-	go func() { defer hb.Done(); a.heartbeat(ctx, host.ID) }()
+	hb.Go(func() { a.heartbeat(ctx, host.ID) })
+	if p, ok := a.cfg.Puller.(ImagePruner); ok && a.cfg.ImageCleanupAge > 0 {
+		hb.Go(func() { a.pruneImages(ctx, p) })
+	}
 	defer hb.Wait()
 	return a.serve(ctx, host.ID, found)
 }
@@ -332,6 +342,35 @@ func (a *Agent) heartbeat(ctx context.Context, hostID string) {
 			if err := a.cfg.Control.Heartbeat(ctx, hostID); err != nil && ctx.Err() == nil {
 				a.log.Warn("heartbeat", logx.KeyHostID, hostID, logx.KeyError, err)
 			}
+		}
+	}
+}
+
+// DefaultImageCleanupAge is the ECS agent's minimum image cleanup age
+// (ECS_IMAGE_MINIMUM_CLEANUP_AGE).
+const DefaultImageCleanupAge = time.Hour
+
+// ImagePruner is a Puller whose cache can be pruned.
+type ImagePruner interface {
+	Prune(unusedFor time.Duration) (image.Pruned, error)
+}
+
+// pruneImages removes unused cached images a few times per ImageCleanupAge (at most every
+// 30 minutes, the ECS agent's cleanup interval) until ctx ends.
+func (a *Agent) pruneImages(ctx context.Context, p ImagePruner) {
+	age := a.cfg.ImageCleanupAge
+	every := min(max(age/2, time.Second), 30*time.Minute)
+	for {
+		sleep(ctx, every)
+		if ctx.Err() != nil {
+			return
+		}
+		got, err := p.Prune(age)
+		switch {
+		case err != nil:
+			a.log.Warn("image cleanup", logx.KeyError, err)
+		case len(got.Images) > 0 || len(got.Layers) > 0:
+			a.log.Info("image cleanup", "images", got.Images, "layers", len(got.Layers))
 		}
 	}
 }

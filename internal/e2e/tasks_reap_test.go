@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -76,4 +79,56 @@ func TestCLIStoppedTasksReaped(t *testing.T) {
 	}
 	cli.json(nil, "ecs", "stop-task", "--task", running)
 	cli.json(nil, "ecs", "wait", "tasks-stopped", "--tasks", running)
+}
+
+// TestImageCleanup: with --image-cleanup-age, a cached image no task uses goes from the host's
+// cache once no task has pulled it for that long, and the next task pulls it again; a running
+// task's image stays however old.
+func TestImageCleanup(t *testing.T) {
+	const age = 2 * time.Second
+	dir := t.TempDir()
+	s := startServer(t, dir, "--image-cleanup-age", age.String())
+	cli := newCLI(t, s)
+	ref, digest := appImage(t, s)
+	tdArn := registerTD(t, cli, "cleanup", fmt.Sprintf(`[{"name":"app","image":%q,"command":["serve",":8080"],"essential":true}]`, ref))
+	record := filepath.Join(dir, "images", "images", "sha256", strings.TrimPrefix(digest, "sha256:")+".json")
+	layers := filepath.Join(dir, "images", "layers", "sha256")
+	runOne := func() string {
+		t.Helper()
+		var run struct {
+			Tasks []cliTask `json:"tasks"`
+		}
+		cli.json(&run, "ecs", "run-task", "--task-definition", tdArn, "--launch-type", "FARGATE",
+			"--network-configuration", networkJSON(cli))
+		if len(run.Tasks) != 1 {
+			t.Fatalf("run-task: %d tasks", len(run.Tasks))
+		}
+		cli.json(nil, "ecs", "wait", "tasks-running", "--tasks", run.Tasks[0].TaskArn)
+		return run.Tasks[0].TaskArn
+	}
+	arn := runOne()
+	time.Sleep(3 * age) // several cleanups pass while the task runs
+	if _, err := os.Stat(record); err != nil {
+		t.Fatalf("the running task's image was cleaned up: %v", err)
+	}
+	cli.json(nil, "ecs", "stop-task", "--task", arn)
+	cli.json(nil, "ecs", "wait", "tasks-stopped", "--tasks", arn)
+	deadline := time.Now().Add(age + 20*time.Second)
+	for {
+		_, err := os.Stat(record)
+		left, _ := os.ReadDir(layers)
+		if os.IsNotExist(err) && len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("an unused image stayed in the cache: record %v, %d layers", err, len(left))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	arn = runOne()
+	if got := describeCLITask(t, cli, arn); got.Containers[0].ImageDigest != digest {
+		t.Fatalf("after the cleanup the task runs %s, want %s", got.Containers[0].ImageDigest, digest)
+	}
+	cli.json(nil, "ecs", "stop-task", "--task", arn)
+	cli.json(nil, "ecs", "wait", "tasks-stopped", "--tasks", arn)
 }

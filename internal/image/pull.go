@@ -58,10 +58,13 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (Image, 
 	if err != nil {
 		return Image{}, err
 	}
+	s.use.RLock()
+	defer s.use.RUnlock()
 	if d, ok := r.(name.Digest); ok {
 		if img, ok := s.pinned(d.DigestStr()); ok {
 			img.Ref = ref
-			return img, nil // content-addressed: nothing at the registry can change it
+			s.touch(img.Digest) // used now, for Prune
+			return img, nil     // content-addressed: nothing at the registry can change it
 		}
 	}
 	c, err := s.client(ctx, r.Context(), opts)

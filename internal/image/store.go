@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Options configures a Store.
@@ -48,6 +49,9 @@ type Store struct {
 	log     *slog.Logger
 	flight  flight
 	clients clientCache
+	// use is held shared by every pull and exclusively by GC and Prune, which delete what a
+	// pull may be writing or about to use.
+	use sync.RWMutex
 }
 
 // New returns a store rooted at root. Directories are created on first use. The root is made
@@ -222,8 +226,14 @@ func (s *Store) Remove(digest string) error {
 }
 
 // GC deletes layers and blobs no image record references, and leftovers of interrupted pulls. It
-// returns the digests of the layers it removed. It must not run concurrently with Pull.
+// returns the digests of the layers it removed. Pulls wait for it.
 func (s *Store) GC() ([]string, error) {
+	s.use.Lock()
+	defer s.use.Unlock()
+	return s.gcLocked()
+}
+
+func (s *Store) gcLocked() ([]string, error) {
 	imgs, err := s.List()
 	if err != nil {
 		return nil, err

@@ -1,0 +1,80 @@
+package image
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Pruned is what one Prune removed.
+type Pruned struct {
+	Images []string // manifest digests of the image records removed
+	Layers []string // digests of the layers removed with them
+}
+
+// Prune removes the records of the images no pull has asked for in the last unusedFor and none
+// of whose layers a mounted root filesystem uses, then every layer and blob no record references
+// (GC). Pulls wait for it. Without it, the cache keeps every image a host ever ran.
+func (s *Store) Prune(unusedFor time.Duration) (Pruned, error) {
+	s.use.Lock()
+	defer s.use.Unlock()
+	var out Pruned
+	// A layer is in use while any mount names its directory: a container's overlay, or the
+	// read-only bind of a single-layer image. That is the kernel's word, adopted tasks included.
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return out, fmt.Errorf("prune images: %w", err)
+	}
+	dir := filepath.Join(s.root, "images", "sha256")
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return out, fmt.Errorf("prune images: %w", err)
+	}
+	cutoff := time.Now().Add(-unusedFor)
+	for _, e := range entries {
+		h, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || !info.ModTime().Before(cutoff) {
+			continue // used lately (every pull rewrites or touches the record), or gone
+		}
+		img, err := s.Get("sha256:" + h)
+		if err != nil {
+			return out, fmt.Errorf("prune images: %w", err)
+		}
+		if mounted(img, string(mounts)) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return out, fmt.Errorf("prune image %s: %w", img.Digest, err)
+		}
+		out.Images = append(out.Images, img.Digest)
+	}
+	out.Layers, err = s.gcLocked()
+	return out, err
+}
+
+// mounted reports whether mountinfo names the directory of any of img's layers.
+func mounted(img Image, mountinfo string) bool {
+	for _, l := range img.Layers {
+		h, err := splitDigest(l.Digest)
+		if err == nil && strings.Contains(mountinfo, "/layers/sha256/"+h+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// touch marks an image's record as used now.
+func (s *Store) touch(digest string) {
+	if p, err := s.imagePath(digest); err == nil {
+		now := time.Now()
+		_ = os.Chtimes(p, now, now)
+	}
+}

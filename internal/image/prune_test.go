@@ -1,0 +1,117 @@
+package image
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/compression"
+)
+
+// TestPrune: an image unused for longer than the age goes, with its layers, unless a mounted root
+// filesystem (an overlay, or a single layer's read-only bind) still uses one of them; a pull, by
+// tag or by digest, makes an image young again; layers shared with a kept image stay.
+func TestPrune(t *testing.T) {
+	requireRoot(t)
+	reg := newTestRegistry(t)
+	shared := testLayer(t, compression.None, file("shared", "s"))
+	a := push(t, reg.host+"/a:v1", testImage(t, "amd64", shared, testLayer(t, compression.None, file("a", "1"))))
+	b := push(t, reg.host+"/b:v1", testImage(t, "amd64", testLayer(t, compression.None, file("b", "1"))))
+	c := push(t, reg.host+"/c:v1", testImage(t, "amd64", shared))
+	s := New(t.TempDir(), Options{Architecture: "amd64"})
+	imgs := map[string]Image{}
+	for repo, d := range map[string]string{"a": a, "b": b, "c": c} {
+		img, err := s.Pull(t.Context(), reg.host+"/"+repo+":v1", PullOptions{})
+		if err != nil || img.Digest != d {
+			t.Fatalf("pull %s = %s, %v", repo, img.Digest, err)
+		}
+		imgs[repo] = img
+	}
+	age := func(repos ...string) {
+		t.Helper()
+		old := time.Now().Add(-2 * time.Hour)
+		for _, r := range repos {
+			p, _ := s.imagePath(imgs[r].Digest)
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	prune := func(wantImages ...string) Pruned {
+		t.Helper()
+		got, err := s.Prune(time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, r := range wantImages {
+			want = append(want, imgs[r].Digest)
+		}
+		slices.Sort(want)
+		slices.Sort(got.Images)
+		if !slices.Equal(got.Images, want) {
+			t.Fatalf("Prune removed images %v, want %v (%v)", got.Images, want, wantImages)
+		}
+		return got
+	}
+
+	// a is mounted as a writable overlay, b as a single layer's read-only bind.
+	rootA, unmountA, err := PrepareRootfs(imgs["a"], filepath.Join(t.TempDir(), "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unmountA()
+	_, unmountB, err := PrepareReadOnlyRootfs(imgs["b"], filepath.Join(t.TempDir(), "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unmountB()
+	if got := prune(); len(got.Layers) != 0 {
+		t.Fatalf("Prune of young images removed layers %v", got.Layers)
+	}
+	age("a", "b", "c")
+	// Nothing goes: a and b are mounted, and c's only layer is one of a's.
+	if got := prune(); len(got.Layers) != 0 {
+		t.Fatalf("Prune removed layers %v, a mounted image's among them", got.Layers)
+	}
+	if b, err := os.ReadFile(filepath.Join(rootA, "shared")); err != nil || string(b) != "s" {
+		t.Fatalf("the mounted image's shared layer: %q, %v", b, err)
+	}
+
+	if err := unmountB(); err != nil {
+		t.Fatal(err)
+	}
+	// A pull by digest touches the record: b is young again and stays.
+	if _, err := s.Pull(t.Context(), reg.host+"/b@"+b, PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	prune()
+	age("b")
+	if got := prune("b"); !slices.Equal(got.Layers, []string{imgs["b"].Layers[0].Digest}) {
+		t.Fatalf("Prune of b removed layers %v, want b's one", got.Layers)
+	}
+	if err := unmountA(); err != nil {
+		t.Fatal(err)
+	}
+	// c is pulled again: a goes with its own layer, the one it shares with c stays.
+	if _, err := s.Pull(t.Context(), reg.host+"/c:v1", PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	age("a")
+	if got := prune("a"); len(got.Layers) != 1 || got.Layers[0] == imgs["c"].Layers[0].Digest {
+		t.Fatalf("Prune of a removed layers %v, want its own only", got.Layers)
+	}
+	age("c")
+	if got := prune("c"); !slices.Equal(got.Layers, []string{imgs["c"].Layers[0].Digest}) {
+		t.Fatalf("Prune of c removed layers %v, want the shared one", got.Layers)
+	}
+	if left, _ := s.List(); len(left) != 0 {
+		t.Fatalf("images left: %+v", left)
+	}
+	// The next pull fetches it all again.
+	if img, err := s.Pull(t.Context(), reg.host+"/a:v1", PullOptions{}); err != nil || img.Digest != a {
+		t.Fatalf("pull after prune = %s, %v", img.Digest, err)
+	}
+}
