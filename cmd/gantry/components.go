@@ -29,6 +29,7 @@ import (
 	"github.com/gantry-dev/gantry/internal/logsink"
 	"github.com/gantry-dev/gantry/internal/logstore"
 	"github.com/gantry-dev/gantry/internal/logstore/logsbackend"
+	"github.com/gantry-dev/gantry/internal/logx"
 	"github.com/gantry-dev/gantry/internal/network"
 	"github.com/gantry-dev/gantry/internal/network/dns"
 	"github.com/gantry-dev/gantry/internal/ops"
@@ -79,7 +80,9 @@ type components struct {
 	ec2    *ops.EC2
 	agent  *agent.Agent
 	images *image.Store
-	logs   *logstore.Store
+	// registry is the built-in registry behind /v2/ and ECR.
+	registry *registry.Registry
+	logs     *logstore.Store
 	// iam serves IAM and STS and issues task roles' credentials.
 	iam *ops.IAM
 	// targets registers services' tasks in their target groups (nil: no load balancers yet).
@@ -177,7 +180,7 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 		ReserveMemoryMiB:  orNone(f.host.reserveMemory),
 		Logger:            logger,
 	})
-	return &components{front: front, ecs: ecsOps, ec2: ec2Ops, agent: ag, images: images, logs: logEvents, iam: iamOps,
+	return &components{front: front, ecs: ecsOps, ec2: ec2Ops, agent: ag, images: images, registry: reg, logs: logEvents, iam: iamOps,
 		lbSync: lbSync, lbNames: lbNames, lbCerts: lbCerts, targets: serviceTargets{elbOps}}, nil
 }
 
@@ -312,4 +315,24 @@ func siblingShim() string {
 		return ""
 	}
 	return shim
+}
+
+// Registry garbage collection: every registryGCEvery, the blobs no manifest refers to and that
+// no push touched for registryGCGrace go (a push uploads its blobs before its manifest).
+const (
+	registryGCEvery = 30 * time.Minute
+	registryGCGrace = time.Hour
+)
+
+// collectRegistry runs the registry's GC until ctx ends.
+func collectRegistry(ctx context.Context, reg *registry.Registry, logger *slog.Logger) {
+	runEvery(ctx, registryGCEvery, func(ctx context.Context) {
+		got, err := reg.GC(ctx, registryGCGrace)
+		switch {
+		case err != nil:
+			logger.Warn("registry gc", logx.KeyError, err)
+		case got.Blobs > 0 || got.Uploads > 0:
+			logger.Info("registry gc", "blobs", got.Blobs, "uploads", got.Uploads, "bytes", got.Bytes)
+		}
+	})
 }

@@ -179,6 +179,14 @@ func serve(ctx context.Context, f serverFlags, logger *slog.Logger) error {
 		<-lbDone
 		comps.lbSync.Close()
 	}()
+	// The built-in registry frees the blobs of deleted images, until serve returns.
+	regCtx, stopReg := context.WithCancel(ctx)
+	regDone := make(chan struct{})
+	go func() { collectRegistry(regCtx, comps.registry, logger); close(regDone) }()
+	defer func() {
+		stopReg()
+		<-regDone
+	}()
 	// The capacity log follows the hosts and logs each that becomes full, until serve returns.
 	capCtx, stopCap := context.WithCancel(ctx)
 	capDone := make(chan error, 1)

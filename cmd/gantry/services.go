@@ -58,12 +58,7 @@ func runControllers(ctx context.Context, st *store.Store, ecsOps *ops.ECS, targe
 // reapStopped deletes stopped tasks older than retention until ctx ends, sweeping a few times
 // per retention (at least every minute, at most every second).
 func reapStopped(ctx context.Context, ecsOps *ops.ECS, retention time.Duration, logger *slog.Logger) {
-	every := min(max(retention/4, time.Second), time.Minute)
-	for {
-		sleepCtx(ctx, every)
-		if ctx.Err() != nil {
-			return
-		}
+	runEvery(ctx, min(max(retention/4, time.Second), time.Minute), func(ctx context.Context) {
 		n, err := ecsOps.ReapStopped(ctx, retention)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -71,6 +66,17 @@ func reapStopped(ctx context.Context, ecsOps *ops.ECS, retention time.Duration, 
 		case n.Tasks > 0 || n.Tokens > 0:
 			logger.Debug("reaped stopped tasks", "tasks", n.Tasks, "client_tokens", n.Tokens)
 		}
+	})
+}
+
+// runEvery calls fn every d, the first time after d, until ctx ends.
+func runEvery(ctx context.Context, d time.Duration, fn func(context.Context)) {
+	for {
+		sleepCtx(ctx, d)
+		if ctx.Err() != nil {
+			return
+		}
+		fn(ctx)
 	}
 }
 

@@ -114,6 +114,8 @@ func (r *Registry) blob(w http.ResponseWriter, req *http.Request, name, digest s
 	if err := checkDigest(digest); err != nil {
 		return err
 	}
+	r.gc.RLock() // GC either swept it before, or sees it touched
+	defer r.gc.RUnlock()
 	f, err := os.Open(r.blobFile(digest))
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("blob %s in %q: %w", digest, name, ErrBlobNotFound)
@@ -122,6 +124,7 @@ func (r *Registry) blob(w http.ResponseWriter, req *http.Request, name, digest s
 		return err
 	}
 	defer f.Close()
+	r.touch(digest) // a client told it exists may push a manifest naming it: see GC
 	fi, err := f.Stat()
 	if err != nil {
 		return err
@@ -211,9 +214,21 @@ func (r *Registry) dropUpload(id string) {
 	r.mu.Unlock()
 }
 
+// mountBlob reports whether a cross-repository mount of digest can be answered from the store,
+// making the blob young for GC if so.
+func (r *Registry) mountBlob(digest string) bool {
+	r.gc.RLock()
+	defer r.gc.RUnlock()
+	if !r.hasBlob(digest) {
+		return false
+	}
+	r.touch(digest)
+	return true
+}
+
 func (r *Registry) startUpload(w http.ResponseWriter, req *http.Request, name string) error {
 	q := req.URL.Query()
-	if mount := q.Get("mount"); mount != "" && r.hasBlob(mount) {
+	if mount := q.Get("mount"); mount != "" && r.mountBlob(mount) {
 		writeBlobCreated(w, name, mount)
 		return nil
 	}

@@ -116,6 +116,8 @@ func (r *Registry) putManifest(w http.ResponseWriter, req *http.Request, name, r
 	if isDigestRef(ref) && ref != digest {
 		return fmt.Errorf("manifest is %s, pushed as %s: %w", digest, ref, ErrDigestMismatch)
 	}
+	r.gc.RLock()
+	defer r.gc.RUnlock()
 	rec, err := r.checkManifest(ctx, name, body, req.Header.Get("Content-Type"))
 	if err != nil {
 		return err

@@ -38,6 +38,10 @@ type Registry struct {
 	opts Options
 	log  *slog.Logger
 
+	// gc is held shared by manifest pushes and exclusively by GC, so that a manifest's blobs
+	// are never swept between its check and its record.
+	gc sync.RWMutex
+
 	mu sync.Mutex
 	// uploads holds blob uploads in progress by id; they do not survive a restart.
 	uploads map[string]*upload
