@@ -14,7 +14,7 @@ import (
 // at least an hour, the default), then describe-tasks answers MISSING for it and list-tasks no
 // longer lists it; a running task is never reaped.
 func TestCLIStoppedTasksReaped(t *testing.T) {
-	const retention = 3 * time.Second
+	const retention = 8 * time.Second
 	s := startServer(t, "", "--stopped-task-retention", retention.String())
 	cli := newCLI(t, s)
 	ref, _ := appImage(t, s)
@@ -40,8 +40,9 @@ func TestCLIStoppedTasksReaped(t *testing.T) {
 		cli.json(&out, "ecs", "list-tasks", "--desired-status", "STOPPED")
 		return out.TaskArns
 	}
-	if !slices.Contains(listStopped(), stopped) {
-		t.Fatalf("list-tasks --desired-status STOPPED does not list %s just after it stopped", stopped)
+	// Only an answer given within the retention says anything (the aws CLI is slow under load).
+	if listed := listStopped(); !slices.Contains(listed, stopped) && time.Now().Before(stoppedAt.Add(retention)) {
+		t.Fatalf("list-tasks --desired-status STOPPED does not list %s within its retention", stopped)
 	}
 	deadline := time.Now().Add(retention + 20*time.Second)
 	for {
