@@ -16,6 +16,18 @@ import (
 // assignPublicIp, and returns its exit code.
 func (e *vpcEnv) exitOfAssign(t *testing.T, subnet string, assign types.AssignPublicIp, script string) int {
 	t.Helper()
+	task := waitStopped(t, e.ecs, e.runAssign(t, subnet, assign, script))[0]
+	c := task.Containers[0]
+	if c.ExitCode == nil {
+		t.Fatalf("task stopped without an exit code: %s %s", task.StopCode, aws.ToString(task.StoppedReason))
+	}
+	return int(aws.ToInt32(c.ExitCode))
+}
+
+// runAssign starts script in a task in subnet with the VPC's default group and the given
+// assignPublicIp, and returns its ARN.
+func (e *vpcEnv) runAssign(t *testing.T, subnet string, assign types.AssignPublicIp, script string) string {
+	t.Helper()
 	out, err := e.ecs.RunTask(t.Context(), &ecs.RunTaskInput{TaskDefinition: aws.String(e.shTD), LaunchType: types.LaunchTypeFargate,
 		NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
 			Subnets: []string{subnet}, AssignPublicIp: assign}},
@@ -26,12 +38,7 @@ func (e *vpcEnv) exitOfAssign(t *testing.T, subnet string, assign types.AssignPu
 	if len(out.Failures) != 0 || len(out.Tasks) != 1 {
 		t.Fatalf("RunTask: %d tasks, failures %+v", len(out.Tasks), out.Failures)
 	}
-	task := waitStopped(t, e.ecs, aws.ToString(out.Tasks[0].TaskArn))[0]
-	c := task.Containers[0]
-	if c.ExitCode == nil {
-		t.Fatalf("task stopped without an exit code: %s %s", task.StopCode, aws.ToString(task.StoppedReason))
-	}
-	return int(aws.ToInt32(c.ExitCode))
+	return aws.ToString(out.Tasks[0].TaskArn)
 }
 
 // defaultSubnet returns the default VPC and its default subnet in us-east-1a.

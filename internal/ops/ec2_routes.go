@@ -63,42 +63,44 @@ func (e *EC2) CreateRoute(ctx context.Context, sc model.Scope, in RouteInput) er
 	if err := e.EnsureDefaultVPC(ctx, sc); err != nil {
 		return err
 	}
-	if in.DestinationCidrBlock == "" {
-		return missingParameter("DestinationCidrBlock")
-	}
-	dest, err := parseCIDR(in.DestinationCidrBlock, "destinationCidrBlock")
+	dest, err := in.destination()
 	if err != nil {
 		return err
 	}
-	if (in.GatewayID == "") == (in.NatGatewayID == "") {
-		return ec2Errorf(apierr.InvalidParameter, CodeInvalidParameterCombination, "The request must contain exactly one of gatewayId, natGatewayId")
-	}
-	return fenced(ctx, func() error {
-		rt, err := e.routeTable(ctx, sc, in.RouteTableID)
-		if err != nil {
+	return e.changeRoutes(ctx, sc, in.RouteTableID, func(rt *model.RouteTable) error {
+		if err := e.checkTarget(ctx, sc, *rt, in); err != nil {
 			return err
 		}
-		vpc, err := e.vpc(ctx, sc, rt.Value.VpcID)
-		if err != nil {
-			return err
-		}
-		if err := e.checkTarget(ctx, sc, rt.Value, in); err != nil {
-			return err
-		}
-		for _, r := range rt.Value.Routes {
-			if r.DestinationCidrBlock == dest.String() {
+		for _, r := range rt.Routes {
+			if r.DestinationCidrBlock == dest {
 				return ec2Errorf(apierr.AlreadyExists, CodeRouteAlreadyExists, "The route identified by %s already exists.", dest)
 			}
 		}
-		rt.Value.Routes = append(rt.Value.Routes, model.Route{DestinationCidrBlock: dest.String(), GatewayID: in.GatewayID,
-			NatGatewayID: in.NatGatewayID, Origin: model.RouteOriginCreateRoute})
-		w := &store.Write{}
-		if err := errors.Join(e.fence(w, vpc), e.store.RouteTables().PutIn(w, rt.Value, rt.Revision)); err != nil {
-			return err
-		}
-		_, err = e.store.Commit(ctx, w)
-		return err
+		rt.Routes = append(slices.Clone(rt.Routes), in.route(dest))
+		return nil
 	})
+}
+
+// destination checks a route's destination and that it names exactly one target, and returns
+// the destination as the table writes it.
+func (in RouteInput) destination() (string, error) {
+	if in.DestinationCidrBlock == "" {
+		return "", missingParameter("DestinationCidrBlock")
+	}
+	dest, err := parseCIDR(in.DestinationCidrBlock, "destinationCidrBlock")
+	if err != nil {
+		return "", err
+	}
+	if (in.GatewayID == "") == (in.NatGatewayID == "") {
+		return "", ec2Errorf(apierr.InvalidParameter, CodeInvalidParameterCombination, "The request must contain exactly one of gatewayId, natGatewayId")
+	}
+	return dest.String(), nil
+}
+
+// route is the route in asks for, to dest.
+func (in RouteInput) route(dest string) model.Route {
+	return model.Route{DestinationCidrBlock: dest, GatewayID: in.GatewayID, NatGatewayID: in.NatGatewayID,
+		Origin: model.RouteOriginCreateRoute}
 }
 
 // checkTarget checks that a route's target exists and belongs to the table's VPC.
