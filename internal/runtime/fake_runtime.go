@@ -37,6 +37,7 @@ type fakeContainer struct {
 	exited        chan struct{}
 	ignoreSIGTERM bool
 	logs          []LogEntry
+	trimmedBefore int64 // the highest TrimLogs asked for
 }
 
 var _ Runtime = (*Fake)(nil)
@@ -212,6 +213,18 @@ func (f *Fake) ListTasks(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
+// TrimLogs records the trim; the fake's logs are entries in memory, which stay readable.
+func (f *Fake) TrimLogs(ctx context.Context, taskID, name string, before, keepTail int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.containerLocked(taskID, name)
+	if err != nil {
+		return err
+	}
+	c.trimmedBefore = max(c.trimmedBefore, before)
+	return nil
+}
+
 // ReadLogs pages through lines added with Log; offsets count entries.
 func (f *Fake) ReadLogs(ctx context.Context, taskID, name string, offset int64, max int) ([]LogEntry, int64, error) {
 	f.mu.Lock()
@@ -287,6 +300,17 @@ func (f *Fake) Log(taskID, name, stream, line string) error {
 	}
 	c.logs = append(c.logs, LogEntry{Time: f.now(), Stream: stream, Line: line})
 	return nil
+}
+
+// TrimmedBefore returns the highest offset TrimLogs was asked to free the log before.
+func (f *Fake) TrimmedBefore(taskID, name string) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.containerLocked(taskID, name)
+	if err != nil {
+		return 0, err
+	}
+	return c.trimmedBefore, nil
 }
 
 // Spec returns the spec a container was started with, for assertions.

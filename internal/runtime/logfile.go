@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Log files use the CRI format, one record per line:
@@ -126,6 +128,13 @@ func ReadLogFile(path string, offset int64, max int) ([]LogEntry, int64, error) 
 		if err != nil {
 			break // EOF, or an incomplete last record
 		}
+		if line[0] == 0 {
+			// A trimmed part (TrimLogFile) reads as zeros up to the block where the data
+			// resumes, mid-record: nothing of it is whole. Readers never start there unless
+			// their offset was lost.
+			offset += int64(len(line))
+			continue
+		}
 		e, perr := parseLogLine(line[:len(line)-1])
 		if perr != nil {
 			return out, offset, fmt.Errorf("log at offset %d: %w", offset, perr)
@@ -151,3 +160,41 @@ func parseLogLine(line []byte) (LogEntry, error) {
 	}
 	return e, nil
 }
+
+// TrimLogFile frees the disk space of the log's bytes before offset before, keeping at least
+// keepTail bytes at its end, by punching a hole: the file keeps its size, so every offset stays
+// valid for readers and the writer, and the trimmed bytes read as zeros (which ReadLogFile
+// skips). It frees whole blocks only. A missing file, or a filesystem that cannot punch holes,
+// frees nothing and is no error for the first, ErrTrimUnsupported for the second.
+func TrimLogFile(path string, before, keepTail int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("trim log: %w", err)
+	}
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return fmt.Errorf("trim log: %w", err)
+	}
+	end := min(before, st.Size-keepTail)
+	if bs := int64(st.Blksize); bs > 0 {
+		end -= end % bs
+	}
+	if end <= 0 {
+		return nil
+	}
+	err = unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 0, end)
+	if errors.Is(err, unix.EOPNOTSUPP) {
+		return ErrTrimUnsupported
+	}
+	if err != nil {
+		return fmt.Errorf("trim log: %w", err)
+	}
+	return nil
+}
+
+// ErrTrimUnsupported is TrimLogFile's answer on a filesystem without hole punching.
+var ErrTrimUnsupported = errors.New("the filesystem cannot punch holes: container logs are not trimmed")

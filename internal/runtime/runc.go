@@ -416,6 +416,18 @@ func (r *Runc) ReadLogs(ctx context.Context, taskID, name string, offset int64, 
 	return ReadLogFile(d.logFile(name), offset, max)
 }
 
+// TrimLogs frees the disk of the container's log before offset before (TrimLogFile).
+func (r *Runc) TrimLogs(ctx context.Context, taskID, name string, before, keepTail int64) error {
+	d, _, err := r.loadTask(taskID)
+	if err != nil {
+		return err
+	}
+	if err := validName("container name", name); err != nil {
+		return err
+	}
+	return TrimLogFile(d.logFile(name), before, keepTail)
+}
+
 // Close drops the connections to shims; tasks keep running.
 func (r *Runc) Close() error {
 	r.mu.Lock()

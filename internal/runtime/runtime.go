@@ -28,6 +28,10 @@ type Runtime interface {
 	// ReadLogs returns complete log lines from byte offset on, at most max entries, and the offset
 	// to continue from.
 	ReadLogs(ctx context.Context, taskID, name string, offset int64, max int) ([]LogEntry, int64, error)
+	// TrimLogs frees the disk the container's log takes before offset before, keeping at least
+	// keepTail bytes at its end; offsets stay valid. Output nobody will read again must not
+	// fill the host's disk while a task runs.
+	TrimLogs(ctx context.Context, taskID, name string, before, keepTail int64) error
 	// DeleteTask kills every container and removes everything the task holds. It is idempotent.
 	DeleteTask(ctx context.Context, taskID string) error
 	Close() error

@@ -222,6 +222,8 @@ func (r *Runner) shipLogs(ctx context.Context, name string) {
 	}
 	cfg, ok, err := awslogsFor(r.cfg.Assignment.Task, c.logDef())
 	if !ok {
+		ls.started[name] = true
+		ls.wg.Go(func() { r.trimUnshipped(ls.ctx, ls.drain, name) })
 		return
 	}
 	if err != nil {
@@ -507,9 +509,10 @@ func (a *assembler) drop(n int) {
 	a.queue = a.queue[n:]
 }
 
-// logReader is the part of runtime.Runtime a shipper reads with.
+// logReader is the part of runtime.Runtime a shipper reads (and trims) with.
 type logReader interface {
 	ReadLogs(ctx context.Context, taskID, name string, offset int64, max int) ([]runtime.LogEntry, int64, error)
+	TrimLogs(ctx context.Context, taskID, name string, before, keepTail int64) error
 }
 
 // shipState is a shipper's storage record.
@@ -547,6 +550,8 @@ type shipper struct {
 	readOff    int64
 	failing    bool
 	needStream bool
+	trimmed    int64 // the log is trimmed before this offset; -1 when it cannot be
+	trimStep   int64 // logTrimStep when zero
 }
 
 // run ships until ctx ends, or until drain closes and the output is all shipped.
@@ -699,6 +704,7 @@ func (s *shipper) ship(ctx context.Context) error {
 		if err := saveShipState(s.state, s.st); err != nil {
 			return err
 		}
+		s.trim(ctx)
 	}
 }
 

@@ -180,6 +180,15 @@ func TestAwslogsResumesAfterAgentRestart(t *testing.T) {
 type scripted struct {
 	mu      sync.Mutex
 	entries []runtime.LogEntry
+	// trimmed is where TrimLogs freed the log up to: a read before it is a shipper's bug.
+	trimmed int64
+}
+
+func (s *scripted) TrimLogs(ctx context.Context, taskID, name string, before, keepTail int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.trimmed = max(s.trimmed, min(before, int64(len(s.entries))-keepTail))
+	return nil
 }
 
 func (s *scripted) add(stream string, partial bool, line string) {
@@ -191,6 +200,9 @@ func (s *scripted) add(stream string, partial bool, line string) {
 func (s *scripted) ReadLogs(ctx context.Context, taskID, name string, offset int64, max int) ([]runtime.LogEntry, int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if offset < s.trimmed {
+		return nil, offset, fmt.Errorf("read at %d of a log trimmed before %d", offset, s.trimmed)
+	}
 	start := min(int(offset), len(s.entries))
 	end := len(s.entries)
 	if max > 0 {
@@ -211,7 +223,8 @@ func newTestShipper(t *testing.T, src *scripted, sink *FakeLogSink, state string
 		t.Fatal(err)
 	}
 	return &shipper{rt: src, sink: sink, taskID: "t", name: "app", cfg: cfg, state: state,
-		log: New(Config{Assignment: a}).log, asm: newAssembler(cfg.startsEvent)}
+		log: New(Config{Assignment: a}).log, asm: newAssembler(cfg.startsEvent),
+		trimStep: 1} // trim after every stored batch: scripted fails a read of trimmed output
 }
 
 func TestShipperJoinsPartialLinesAcrossStreams(t *testing.T) {
@@ -243,6 +256,9 @@ func TestShipperJoinsPartialLinesAcrossStreams(t *testing.T) {
 	if st, _ := loadShipState(s.state); st.Offset != 6 || st.Intent != nil {
 		t.Fatalf("state = %+v", st)
 	}
+	if src.trimmed != 6 {
+		t.Fatalf("log trimmed before %d, want 6 (all of it shipped)", src.trimmed)
+	}
 }
 
 func TestShipperMultiline(t *testing.T) {
@@ -260,6 +276,12 @@ func TestShipperMultiline(t *testing.T) {
 	}
 	if s.st.Offset != 3 {
 		t.Fatalf("offset = %d, want 3 (the open event's first record)", s.st.Offset)
+	}
+	// An agent restart here: the next shipper reads the open event again, from the stored
+	// offset, so the log may have been trimmed only up to there.
+	s = newTestShipper(t, src, sink, s.state, map[string]string{"awslogs-group": "g", "awslogs-datetime-format": "%Y-%m-%d %H:%M:%S"})
+	if !s.resume(t.Context()) {
+		t.Fatal("resume")
 	}
 	if err := s.poll(t.Context(), true); err != nil {
 		t.Fatal(err)

@@ -6,8 +6,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 )
 
 // TestCLIStoppedTasksReaped: a stopped task stays visible for --stopped-task-retention (on AWS
@@ -129,6 +133,67 @@ func TestImageCleanup(t *testing.T) {
 	arn = runOne()
 	if got := describeCLITask(t, cli, arn); got.Containers[0].ImageDigest != digest {
 		t.Fatalf("after the cleanup the task runs %s, want %s", got.Containers[0].ImageDigest, digest)
+	}
+	cli.json(nil, "ecs", "stop-task", "--task", arn)
+	cli.json(nil, "ecs", "wait", "tasks-stopped", "--tasks", arn)
+}
+
+// TestContainerLogsTrimmed: a running container's output does not pile up on the host's disk.
+// With awslogs, its log file keeps on disk only what the stream does not hold yet, and the last
+// line reaches the stream; without a log driver (nothing reads it, as on Fargate), only its
+// last MiB stays.
+func TestContainerLogsTrimmed(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	cli := newCLI(t, s)
+	ref, _ := appImage(t, s)
+	const lines = 200000 // of 100 bytes: about 28 MB of log file each
+	script := fmt.Sprintf("/app flood %d 100 && exec sleep 600", lines)
+	tdArn := registerTD(t, cli, "trim", fmt.Sprintf(`[
+		{"name":"shipped","image":%q,"entryPoint":["/bin/sh","-c"],"command":[%q],"essential":true,
+		 "logConfiguration":{"logDriver":"awslogs","options":{"awslogs-group":"/gantry/trim","awslogs-region":"us-east-1",
+		 "awslogs-stream-prefix":"t","awslogs-create-group":"true"}}},
+		{"name":"quiet","image":%q,"entryPoint":["/bin/sh","-c"],"command":[%q],"essential":true}]`, ref, script, ref, script))
+	var run struct {
+		Tasks []cliTask `json:"tasks"`
+	}
+	cli.json(&run, "ecs", "run-task", "--task-definition", tdArn, "--launch-type", "FARGATE", "--network-configuration", networkJSON(cli))
+	if len(run.Tasks) != 1 {
+		t.Fatalf("run-task: %d tasks", len(run.Tasks))
+	}
+	arn := run.Tasks[0].TaskArn
+	cli.json(nil, "ecs", "wait", "tasks-running", "--tasks", arn)
+	id := arn[strings.LastIndex(arn, "/")+1:]
+	logs := newLogsSDK(t, s)
+	onDisk := func(container string) (size, used int64) {
+		var st syscall.Stat_t
+		if err := syscall.Stat(filepath.Join(dir, "run", "tasks", id, "containers", container, "log"), &st); err != nil {
+			t.Fatalf("container %s's log: %v", container, err)
+		}
+		return st.Size, st.Blocks * 512
+	}
+	const bound = 2 << 20
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		last := ""
+		out, err := logs.GetLogEvents(t.Context(), &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String("/gantry/trim"),
+			LogStreamName: aws.String("t/shipped/" + id), StartFromHead: aws.Bool(false), Limit: aws.Int32(1)})
+		if err == nil && len(out.Events) == 1 {
+			last = aws.ToString(out.Events[0].Message)
+		}
+		shippedSize, shippedUsed := onDisk("shipped")
+		quietSize, quietUsed := onDisk("quiet")
+		done := strings.HasPrefix(last, fmt.Sprintf("%09d ", lines-1))
+		if done && shippedSize > 20<<20 && shippedUsed < bound && quietSize > 20<<20 && quietUsed < bound {
+			t.Logf("after %d lines: the shipped log takes %d of its %d bytes on disk, the unshipped one %d of %d",
+				lines, shippedUsed, shippedSize, quietUsed, quietSize)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the stream's last event %q (want line %d); on disk: shipped log %d of %d bytes, the other %d of %d (want under %d)",
+				last, lines-1, shippedUsed, shippedSize, quietUsed, quietSize, bound)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	cli.json(nil, "ecs", "stop-task", "--task", arn)
 	cli.json(nil, "ecs", "wait", "tasks-stopped", "--tasks", arn)
