@@ -7,8 +7,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -110,6 +112,17 @@ func run(ctx context.Context, bin string, n, warmup int, poll, settle time.Durat
 	fmt.Printf("ratio gantry client / runc run:  p50 %.1fx  p99 %.1fx   (goal <= 1.5x, p50/p99 < 150 ms)\n", ratio(client.P50, rawRun.P50), ratio(client.P99, rawRun.P99))
 	fmt.Printf("ratio gantry server / runc run:  p50 %.1fx  p99 %.1fx\n", ratio(server.P50, rawRun.P50), ratio(server.P99, rawRun.P99))
 	fmt.Printf("ratio gantry client / runc create+start: p50 %.1fx  p99 %.1fx\n", ratio(client.P50, rawCS.P50), ratio(client.P99, rawCS.P99))
+	// Each gantry start is paired with the peer's runs right after it: the ratios of the pairs
+	// cancel the machine's slow drift (a noisy host's speed changes over a run).
+	paired := make([]float64, len(gs))
+	for i, s := range gs {
+		paired[i] = ratio(s.client, runs[i])
+	}
+	slices.Sort(paired)
+	at := func(p float64) float64 {
+		return paired[min(max(int(math.Ceil(p*float64(len(paired))))-1, 0), len(paired)-1)]
+	}
+	fmt.Printf("paired gantry client / runc run, per iteration: p50 %.2fx  p90 %.2fx\n", at(0.5), at(0.9))
 	fmt.Printf("after: %s\n", bench.Load())
 	return nil
 }
