@@ -21,18 +21,23 @@ type Pruned struct {
 // (GC). Pulls wait for it. Without it, the cache keeps every image a host ever ran.
 func (s *Store) Prune(unusedFor time.Duration) (Pruned, error) {
 	s.use.Lock()
-	defer s.use.Unlock()
+	out, trash, err := s.pruneLocked(unusedFor)
+	s.use.Unlock()
+	return out, errors.Join(err, s.emptyTrash(trash))
+}
+
+func (s *Store) pruneLocked(unusedFor time.Duration) (Pruned, string, error) {
 	var out Pruned
 	// A layer is in use while any mount names its directory: a container's overlay, or the
 	// read-only bind of a single-layer image. That is the kernel's word, adopted tasks included.
 	mounts, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
-		return out, fmt.Errorf("prune images: %w", err)
+		return out, "", fmt.Errorf("prune images: %w", err)
 	}
 	dir := filepath.Join(s.root, "images", "sha256")
 	entries, err := os.ReadDir(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return out, fmt.Errorf("prune images: %w", err)
+		return out, "", fmt.Errorf("prune images: %w", err)
 	}
 	cutoff := time.Now().Add(-unusedFor)
 	for _, e := range entries {
@@ -46,18 +51,19 @@ func (s *Store) Prune(unusedFor time.Duration) (Pruned, error) {
 		}
 		img, err := s.Get("sha256:" + h)
 		if err != nil {
-			return out, fmt.Errorf("prune images: %w", err)
+			return out, "", fmt.Errorf("prune images: %w", err)
 		}
 		if mounted(img, string(mounts)) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return out, fmt.Errorf("prune image %s: %w", img.Digest, err)
+			return out, "", fmt.Errorf("prune image %s: %w", img.Digest, err)
 		}
 		out.Images = append(out.Images, img.Digest)
 	}
-	out.Layers, err = s.gcLocked()
-	return out, err
+	var trash string
+	out.Layers, trash, err = s.gcLocked()
+	return out, trash, err
 }
 
 // mounted reports whether mountinfo names the directory of any of img's layers.

@@ -110,6 +110,9 @@ func TestPrune(t *testing.T) {
 	if left, _ := s.List(); len(left) != 0 {
 		t.Fatalf("images left: %+v", left)
 	}
+	if left, _ := os.ReadDir(filepath.Join(s.Root(), "trash")); len(left) != 0 {
+		t.Fatalf("the trash kept %d entries after the prunes", len(left))
+	}
 	// The next pull fetches it all again.
 	if img, err := s.Pull(t.Context(), reg.host+"/a:v1", PullOptions{}); err != nil || img.Digest != a {
 		t.Fatalf("pull after prune = %s, %v", img.Digest, err)

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Options configures a Store.
@@ -226,17 +227,41 @@ func (s *Store) Remove(digest string) error {
 }
 
 // GC deletes layers and blobs no image record references, and leftovers of interrupted pulls. It
-// returns the digests of the layers it removed. Pulls wait for it.
+// returns the digests of the layers it removed. Pulls wait for it, but only while it moves what
+// goes out of the way: the deleting, which takes long for big layers, happens after.
 func (s *Store) GC() ([]string, error) {
 	s.use.Lock()
-	defer s.use.Unlock()
-	return s.gcLocked()
+	removed, trash, err := s.gcLocked()
+	s.use.Unlock()
+	return removed, errors.Join(err, s.emptyTrash(trash))
 }
 
-func (s *Store) gcLocked() ([]string, error) {
+// emptyTrash deletes what one gcLocked moved out of the way to dir, and what a crash left in the
+// trash over an hour ago.
+func (s *Store) emptyTrash(dir string) error {
+	var errs []error
+	if dir != "" {
+		errs = append(errs, os.RemoveAll(dir))
+	}
+	root := filepath.Join(s.root, "trash")
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Hour {
+			errs = append(errs, os.RemoveAll(filepath.Join(root, e.Name())))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("gc: %w", err)
+	}
+	return nil
+}
+
+// gcLocked moves every unreferenced layer and blob, and the temporary directory, to a new
+// directory of the trash, which it returns.
+func (s *Store) gcLocked() (removed []string, trash string, err error) {
 	imgs, err := s.List()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	keep := map[string]bool{}
 	for _, img := range imgs {
@@ -245,29 +270,35 @@ func (s *Store) gcLocked() ([]string, error) {
 			keep[l.Digest] = true
 		}
 	}
-	var removed []string
+	root := filepath.Join(s.root, "trash")
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, "", fmt.Errorf("gc: %w", err)
+	}
+	if trash, err = os.MkdirTemp(root, "gc-"); err != nil {
+		return nil, "", fmt.Errorf("gc: %w", err)
+	}
 	for _, kind := range []string{"layers", "blobs"} {
 		dir := filepath.Join(s.root, kind, "sha256")
 		entries, err := os.ReadDir(dir)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return removed, fmt.Errorf("gc %s: %w", kind, err)
+			return removed, trash, fmt.Errorf("gc %s: %w", kind, err)
 		}
 		for _, e := range entries {
 			d := "sha256:" + e.Name()
 			if keep[d] {
 				continue
 			}
-			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-				return removed, fmt.Errorf("gc %s: %w", d, err)
+			if err := os.Rename(filepath.Join(dir, e.Name()), filepath.Join(trash, kind+"-"+e.Name())); err != nil {
+				return removed, trash, fmt.Errorf("gc %s: %w", d, err)
 			}
 			if kind == "layers" {
 				removed = append(removed, d)
 			}
 		}
 	}
-	if err := os.RemoveAll(filepath.Join(s.root, "tmp")); err != nil {
-		return removed, fmt.Errorf("gc temp: %w", err)
+	if err := os.Rename(filepath.Join(s.root, "tmp"), filepath.Join(trash, "tmp")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return removed, trash, fmt.Errorf("gc temp: %w", err)
 	}
 	slices.Sort(removed)
-	return removed, nil
+	return removed, trash, nil
 }
