@@ -369,6 +369,8 @@ func (a *Agent) pruneImages(ctx context.Context, p ImagePruner) {
 		switch {
 		case err != nil:
 			a.log.Warn("image cleanup", logx.KeyError, err)
+		case got.Busy:
+			a.log.Debug("image cleanup skipped: pulls ran all along")
 		case len(got.Images) > 0 || len(got.Layers) > 0:
 			a.log.Info("image cleanup", "images", got.Images, "layers", len(got.Layers))
 		}

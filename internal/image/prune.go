@@ -14,13 +14,25 @@ import (
 type Pruned struct {
 	Images []string // manifest digests of the image records removed
 	Layers []string // digests of the layers removed with them
+	Busy   bool     // pulls ran all along: nothing was pruned
 }
+
+// pruneWait bounds how long Prune tries to find no pull running.
+const pruneWait = 5 * time.Second
 
 // Prune removes the records of the images no pull has asked for in the last unusedFor and none
 // of whose layers a mounted root filesystem uses, then every layer and blob no record references
-// (GC). Pulls wait for it. Without it, the cache keeps every image a host ever ran.
+// (GC). Pulls wait for it, briefly; it does not wait for pulls: while one runs for longer than
+// pruneWait, Prune does nothing and says Busy (a waiting Prune would hold every new pull behind a
+// long one). Without it, the cache keeps every image a host ever ran.
 func (s *Store) Prune(unusedFor time.Duration) (Pruned, error) {
-	s.use.Lock()
+	deadline := time.Now().Add(pruneWait)
+	for !s.use.TryLock() {
+		if time.Now().After(deadline) {
+			return Pruned{Busy: true}, nil
+		}
+		time.Sleep(pruneWait / 100)
+	}
 	out, trash, err := s.pruneLocked(unusedFor)
 	s.use.Unlock()
 	return out, errors.Join(err, s.emptyTrash(trash))

@@ -118,3 +118,40 @@ func TestPrune(t *testing.T) {
 		t.Fatalf("pull after prune = %s, %v", img.Digest, err)
 	}
 }
+
+// TestPruneNeverQueuesPulls: while a pull runs, Prune gives up (Busy) instead of waiting, and
+// while it tries, new pulls go ahead (a waiting writer would hold them behind the running one).
+func TestPruneNeverQueuesPulls(t *testing.T) {
+	s := New(t.TempDir(), Options{})
+	s.use.RLock() // a pull that runs for as long as this test needs
+	type result struct {
+		got Pruned
+		err error
+		in  time.Duration
+	}
+	res := make(chan result, 1)
+	start := time.Now()
+	go func() {
+		got, err := s.Prune(time.Hour)
+		res <- result{got, err, time.Since(start)}
+	}()
+	time.Sleep(pruneWait / 5)
+	pulled := make(chan struct{})
+	go func() { s.use.RLock(); s.use.RUnlock(); close(pulled) }() // a second pull meanwhile
+	select {
+	case <-pulled:
+	case <-time.After(time.Second):
+		t.Fatal("a pull waited behind Prune")
+	}
+	r := <-res
+	if r.err != nil || !r.got.Busy || len(r.got.Images) != 0 {
+		t.Fatalf("Prune during a pull = %+v, %v; want Busy", r.got, r.err)
+	}
+	if r.in < pruneWait || r.in > pruneWait+2*time.Second {
+		t.Fatalf("Prune tried for %s, want about %s", r.in, pruneWait)
+	}
+	s.use.RUnlock()
+	if got, err := s.Prune(time.Hour); err != nil || got.Busy {
+		t.Fatalf("Prune with no pull = %+v, %v", got, err)
+	}
+}

@@ -114,9 +114,15 @@ func (r *Registry) blob(w http.ResponseWriter, req *http.Request, name, digest s
 	if err := checkDigest(digest); err != nil {
 		return err
 	}
-	r.gc.RLock() // GC either swept it before, or sees it touched
-	defer r.gc.RUnlock()
+	// GC either swept the blob before, or sees it touched: a client told it exists may push a
+	// manifest naming it. The lock is not held while the blob is sent (the open file stays
+	// readable), so a long download never holds a GC, nor the pulls that would queue behind it.
+	r.gc.RLock()
 	f, err := os.Open(r.blobFile(digest))
+	if err == nil {
+		r.touch(digest)
+	}
+	r.gc.RUnlock()
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("blob %s in %q: %w", digest, name, ErrBlobNotFound)
 	}
@@ -124,7 +130,6 @@ func (r *Registry) blob(w http.ResponseWriter, req *http.Request, name, digest s
 		return err
 	}
 	defer f.Close()
-	r.touch(digest) // a client told it exists may push a manifest naming it: see GC
 	fi, err := f.Stat()
 	if err != nil {
 		return err
