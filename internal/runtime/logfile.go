@@ -130,9 +130,14 @@ func ReadLogFile(path string, offset int64, max int) ([]LogEntry, int64, error) 
 		}
 		if line[0] == 0 {
 			// A trimmed part (TrimLogFile) reads as zeros up to the block where the data
-			// resumes, mid-record: nothing of it is whole. Readers never start there unless
-			// their offset was lost.
+			// resumes, often mid-record: a whole record after the zeros is kept, a piece is
+			// dropped. Readers never start there unless their offset was lost.
+			rest := bytes.TrimLeft(line[:len(line)-1], "\x00")
+			e, perr := parseLogLine(rest)
 			offset += int64(len(line))
+			if perr == nil && len(rest) > 0 {
+				out = append(out, e)
+			}
 			continue
 		}
 		e, perr := parseLogLine(line[:len(line)-1])

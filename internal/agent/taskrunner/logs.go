@@ -208,7 +208,7 @@ func (r *Runner) ensureLogStream(ctx context.Context, cfg awslogs) error {
 // last agent stopped.
 func (r *Runner) shipLogs(ctx context.Context, name string) {
 	c := r.container(name)
-	if r.cfg.Logs == nil || c == nil {
+	if c == nil {
 		return
 	}
 	ls := &r.logs
@@ -221,7 +221,7 @@ func (r *Runner) shipLogs(ctx context.Context, name string) {
 		return
 	}
 	cfg, ok, err := awslogsFor(r.cfg.Assignment.Task, c.logDef())
-	if !ok {
+	if !ok || r.cfg.Logs == nil { // nothing reads this output
 		ls.started[name] = true
 		ls.wg.Go(func() { r.trimUnshipped(ls.ctx, ls.drain, name) })
 		return
