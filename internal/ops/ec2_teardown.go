@@ -85,30 +85,29 @@ func (e *EC2) DisassociateRouteTable(ctx context.Context, sc model.Scope, associ
 		return missingParameter("AssociationId")
 	}
 	notFound := ec2Errorf(apierr.NotFound, CodeAssociationNotFound, "The association ID '%s' does not exist", associationID)
-	return fenced(ctx, func() error {
-		tables, err := e.store.RouteTables().List(ctx, sc)
-		if err != nil {
-			return err
+	tables, err := e.store.RouteTables().List(ctx, sc)
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		i := slices.IndexFunc(t.Value.Associations, func(a model.RouteTableAssociation) bool { return a.ID == associationID })
+		if i < 0 {
+			continue
 		}
-		for _, t := range tables {
-			i := slices.IndexFunc(t.Value.Associations, func(a model.RouteTableAssociation) bool { return a.ID == associationID })
-			if i < 0 {
-				continue
-			}
-			if t.Value.Associations[i].Main {
-				return invalidValue("cannot disassociate the main route table association %s", associationID)
-			}
-			return e.changeRoutes(ctx, sc, t.Value.ID, func(rt *model.RouteTable) error {
-				j := slices.IndexFunc(rt.Associations, func(a model.RouteTableAssociation) bool { return a.ID == associationID })
-				if j < 0 {
-					return notFound
-				}
-				rt.Associations = slices.Delete(slices.Clone(rt.Associations), j, j+1)
-				return nil
-			})
+		if t.Value.Associations[i].Main {
+			return invalidValue("cannot disassociate the main route table association %s", associationID)
 		}
-		return notFound
-	})
+		// An association never moves to another table: the fenced write re-reads this one.
+		return e.changeRoutes(ctx, sc, t.Value.ID, func(rt *model.RouteTable) error {
+			j := slices.IndexFunc(rt.Associations, func(a model.RouteTableAssociation) bool { return a.ID == associationID })
+			if j < 0 {
+				return notFound
+			}
+			rt.Associations = slices.Delete(slices.Clone(rt.Associations), j, j+1)
+			return nil
+		})
+	}
+	return notFound
 }
 
 // changeRoutes applies fn to a route table and writes it, fenced on its VPC like every change of
