@@ -38,7 +38,9 @@ type Image struct {
 	ConfigDigest string `json:"configDigest"`
 	Config       Config `json:"config"`
 	// Layers are bottom first, as in the manifest.
-	Layers   []Layer   `json:"layers"`
+	Layers []Layer `json:"layers"`
+	// PulledAt is when the record was written: at the first pull, or the last that changed it
+	// (a pull of the same image only marks the record used).
 	PulledAt time.Time `json:"pulledAt"`
 }
 

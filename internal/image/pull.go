@@ -80,10 +80,31 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (Image, 
 		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
 	}
 	img.PulledAt = time.Now().UTC()
-	if err := s.putImage(img); err != nil {
+	if err := s.keepImage(img); err != nil {
 		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
 	}
 	return img, nil
+}
+
+// keepImage writes img's record, unless the stored one says the same but for when it was
+// written: then it only marks it used (for Prune), so the pull of a cached image writes no file.
+func (s *Store) keepImage(img Image) error {
+	p, err := s.imagePath(img.Digest)
+	if err != nil {
+		return err
+	}
+	if raw, err := os.ReadFile(p); err == nil {
+		var old Image
+		if json.Unmarshal(raw, &old) == nil {
+			same := img
+			same.PulledAt = old.PulledAt
+			if b, err := json.MarshalIndent(same, "", "  "); err == nil && bytes.Equal(b, raw) {
+				s.touch(img.Digest)
+				return nil
+			}
+		}
+	}
+	return s.putImage(img)
 }
 
 // pinned finds a stored image whose manifest (or index) digest is digest and whose layers are
@@ -323,6 +344,9 @@ func (s *Store) saveBlob(digest string, data []byte) error {
 	p, err := s.blobPath(digest)
 	if err != nil {
 		return err
+	}
+	if _, err := os.Stat(p); err == nil {
+		return nil // addressed by its content, and written whole (renamed into place)
 	}
 	return s.writeFileAtomic(p, data)
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -199,6 +200,17 @@ func TestPullRoundTrip(t *testing.T) {
 	}
 
 	before, beforeAll := reg.blobGets.Load(), reg.requests.Load()
+	inode := func(p string) uint64 {
+		t.Helper()
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Ino
+	}
+	record, _ := s.imagePath(want)
+	manifest, _ := s.blobPath(want)
+	recordIno, manifestIno := inode(record), inode(manifest)
 	img2, err := s.Pull(t.Context(), reg.host+"/team/app:v1", PullOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -209,6 +221,10 @@ func TestPullRoundTrip(t *testing.T) {
 	// The tag is resolved again, but the registry's auth handshake (its ping) is not redone.
 	if n := reg.requests.Load() - beforeAll; n != 1 {
 		t.Errorf("second pull made %d requests, want 1 (the manifest)", n)
+	}
+	// A cached image's pull writes no file: the record is only marked used.
+	if inode(record) != recordIno || inode(manifest) != manifestIno {
+		t.Errorf("the second pull rewrote the image's record or manifest")
 	}
 	if img2.Layers[2].Dir != img.Layers[2].Dir {
 		t.Errorf("second pull layer dir %s, want %s", img2.Layers[2].Dir, img.Layers[2].Dir)
