@@ -278,3 +278,54 @@ func inRouter(t *testing.T, dataDir, vpc string, args ...string) string {
 	}
 	return string(out)
 }
+
+// cliVPC creates a VPC with the aws CLI and returns its id.
+func (e *vpcEnv) cliVPC(t *testing.T, cidr string) string {
+	t.Helper()
+	var out struct {
+		Vpc struct {
+			VpcID string `json:"VpcId"`
+		}
+	}
+	e.cli.json(&out, "ec2", "create-vpc", "--cidr-block", cidr)
+	return out.Vpc.VpcID
+}
+
+// cliSubnet creates a subnet of vpc in us-east-1a with the aws CLI and returns its id.
+func (e *vpcEnv) cliSubnet(t *testing.T, vpc, cidr string) string {
+	t.Helper()
+	var out struct {
+		Subnet struct {
+			SubnetID string `json:"SubnetId"`
+		}
+	}
+	e.cli.json(&out, "ec2", "create-subnet", "--vpc-id", vpc, "--cidr-block", cidr, "--availability-zone", "us-east-1a")
+	return out.Subnet.SubnetID
+}
+
+// cliAttachedIGW creates an internet gateway with the aws CLI, attaches it to vpc and returns
+// its id.
+func (e *vpcEnv) cliAttachedIGW(t *testing.T, vpc string) string {
+	t.Helper()
+	var out struct {
+		InternetGateway struct {
+			InternetGatewayID string `json:"InternetGatewayId"`
+		}
+	}
+	e.cli.json(&out, "ec2", "create-internet-gateway")
+	id := out.InternetGateway.InternetGatewayID
+	e.cli.json(nil, "ec2", "attach-internet-gateway", "--internet-gateway-id", id, "--vpc-id", vpc)
+	return id
+}
+
+// cliRouteTable creates a route table in vpc with the aws CLI and returns its id.
+func (e *vpcEnv) cliRouteTable(t *testing.T, vpc string) string {
+	t.Helper()
+	var out struct {
+		RouteTable struct {
+			RouteTableID string `json:"RouteTableId"`
+		}
+	}
+	e.cli.json(&out, "ec2", "create-route-table", "--vpc-id", vpc)
+	return out.RouteTable.RouteTableID
+}

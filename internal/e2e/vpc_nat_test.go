@@ -31,31 +31,9 @@ func TestVPCDeleteNatGatewayCLI(t *testing.T) {
 	e := newVPCEnv(t, dir)
 	port := hostServer(t)
 
-	var vpc struct {
-		Vpc struct {
-			VpcID string `json:"VpcId"`
-		}
-	}
-	e.cli.json(&vpc, "ec2", "create-vpc", "--cidr-block", "10.77.0.0/16")
-	vpcID := vpc.Vpc.VpcID
-	subnet := func(cidr string) string {
-		var sub struct {
-			Subnet struct {
-				SubnetID string `json:"SubnetId"`
-			}
-		}
-		e.cli.json(&sub, "ec2", "create-subnet", "--vpc-id", vpcID, "--cidr-block", cidr, "--availability-zone", "us-east-1a")
-		return sub.Subnet.SubnetID
-	}
-	public, private := subnet("10.77.1.0/24"), subnet("10.77.2.0/24")
-	var igw struct {
-		InternetGateway struct {
-			InternetGatewayID string `json:"InternetGatewayId"`
-		}
-	}
-	e.cli.json(&igw, "ec2", "create-internet-gateway")
-	igwID := igw.InternetGateway.InternetGatewayID
-	e.cli.json(nil, "ec2", "attach-internet-gateway", "--internet-gateway-id", igwID, "--vpc-id", vpcID)
+	vpcID := e.cliVPC(t, "10.77.0.0/16")
+	public, private := e.cliSubnet(t, vpcID, "10.77.1.0/24"), e.cliSubnet(t, vpcID, "10.77.2.0/24")
+	igwID := e.cliAttachedIGW(t, vpcID)
 	type routeTables struct {
 		RouteTables []struct {
 			RouteTableID string `json:"RouteTableId"`
@@ -83,13 +61,7 @@ func TestVPCDeleteNatGatewayCLI(t *testing.T) {
 	}
 	e.cli.json(&nat, "ec2", "create-nat-gateway", "--subnet-id", public, "--allocation-id", eip.AllocationID)
 	natID := nat.NatGateway.NatGatewayID
-	var rt struct {
-		RouteTable struct {
-			RouteTableID string `json:"RouteTableId"`
-		}
-	}
-	e.cli.json(&rt, "ec2", "create-route-table", "--vpc-id", vpcID)
-	rtb := rt.RouteTable.RouteTableID
+	rtb := e.cliRouteTable(t, vpcID)
 	e.cli.json(nil, "ec2", "create-route", "--route-table-id", rtb, "--destination-cidr-block", "0.0.0.0/0", "--nat-gateway-id", natID)
 	e.cli.json(nil, "ec2", "associate-route-table", "--route-table-id", rtb, "--subnet-id", private)
 	e.cli.fail("DependencyViolation", "ec2", "delete-subnet", "--subnet-id", public)

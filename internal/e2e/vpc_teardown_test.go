@@ -18,35 +18,10 @@ func TestVPCTeardownCLI(t *testing.T) {
 	dir := t.TempDir()
 	e := newVPCEnv(t, dir)
 	port := hostServer(t)
-	var vpc struct {
-		Vpc struct {
-			VpcID string `json:"VpcId"`
-		}
-	}
-	e.cli.json(&vpc, "ec2", "create-vpc", "--cidr-block", "10.78.0.0/16")
-	vpcID := vpc.Vpc.VpcID
-	var sub struct {
-		Subnet struct {
-			SubnetID string `json:"SubnetId"`
-		}
-	}
-	e.cli.json(&sub, "ec2", "create-subnet", "--vpc-id", vpcID, "--cidr-block", "10.78.1.0/24", "--availability-zone", "us-east-1a")
-	public := sub.Subnet.SubnetID
-	var igw struct {
-		InternetGateway struct {
-			InternetGatewayID string `json:"InternetGatewayId"`
-		}
-	}
-	e.cli.json(&igw, "ec2", "create-internet-gateway")
-	igwID := igw.InternetGateway.InternetGatewayID
-	e.cli.json(nil, "ec2", "attach-internet-gateway", "--internet-gateway-id", igwID, "--vpc-id", vpcID)
-	var rt struct {
-		RouteTable struct {
-			RouteTableID string `json:"RouteTableId"`
-		}
-	}
-	e.cli.json(&rt, "ec2", "create-route-table", "--vpc-id", vpcID)
-	rtb := rt.RouteTable.RouteTableID
+	vpcID := e.cliVPC(t, "10.78.0.0/16")
+	public := e.cliSubnet(t, vpcID, "10.78.1.0/24")
+	igwID := e.cliAttachedIGW(t, vpcID)
+	rtb := e.cliRouteTable(t, vpcID)
 	e.cli.json(nil, "ec2", "create-route", "--route-table-id", rtb, "--destination-cidr-block", "0.0.0.0/0", "--gateway-id", igwID)
 	var assoc struct {
 		AssociationID string `json:"AssociationId"`

@@ -71,10 +71,8 @@ func (e *EC2) CreateRoute(ctx context.Context, sc model.Scope, in RouteInput) er
 		if err := e.checkTarget(ctx, sc, *rt, in); err != nil {
 			return err
 		}
-		for _, r := range rt.Routes {
-			if r.DestinationCidrBlock == dest {
-				return ec2Errorf(apierr.AlreadyExists, CodeRouteAlreadyExists, "The route identified by %s already exists.", dest)
-			}
+		if routeTo(*rt, dest) >= 0 {
+			return ec2Errorf(apierr.AlreadyExists, CodeRouteAlreadyExists, "The route identified by %s already exists.", dest)
 		}
 		rt.Routes = append(slices.Clone(rt.Routes), in.route(dest))
 		return nil
@@ -84,17 +82,31 @@ func (e *EC2) CreateRoute(ctx context.Context, sc model.Scope, in RouteInput) er
 // destination checks a route's destination and that it names exactly one target, and returns
 // the destination as the table writes it.
 func (in RouteInput) destination() (string, error) {
-	if in.DestinationCidrBlock == "" {
-		return "", missingParameter("DestinationCidrBlock")
-	}
-	dest, err := parseCIDR(in.DestinationCidrBlock, "destinationCidrBlock")
+	dest, err := parseDestination(in.DestinationCidrBlock)
 	if err != nil {
 		return "", err
 	}
 	if (in.GatewayID == "") == (in.NatGatewayID == "") {
 		return "", ec2Errorf(apierr.InvalidParameter, CodeInvalidParameterCombination, "The request must contain exactly one of gatewayId, natGatewayId")
 	}
+	return dest, nil
+}
+
+// parseDestination checks a route's destination and returns it as the table writes it.
+func parseDestination(s string) (string, error) {
+	if s == "" {
+		return "", missingParameter("DestinationCidrBlock")
+	}
+	dest, err := parseCIDR(s, "destinationCidrBlock")
+	if err != nil {
+		return "", err
+	}
 	return dest.String(), nil
+}
+
+// routeTo is the index of the table's route to dest, or -1.
+func routeTo(rt model.RouteTable, dest string) int {
+	return slices.IndexFunc(rt.Routes, func(r model.Route) bool { return r.DestinationCidrBlock == dest })
 }
 
 // route is the route in asks for, to dest.
@@ -139,21 +151,13 @@ func (e *EC2) AssociateRouteTable(ctx context.Context, sc model.Scope, rtbID, su
 		return "", err
 	}
 	assoc := newEC2ID(model.PrefixRouteAssociation)
-	err := fenced(ctx, func() error {
-		rt, err := e.routeTable(ctx, sc, rtbID)
-		if err != nil {
-			return err
-		}
+	err := e.changeRoutes(ctx, sc, rtbID, func(rt *model.RouteTable) error {
 		sub, err := e.subnet(ctx, sc, subnetID)
 		if err != nil {
 			return err
 		}
-		if sub.Value.VpcID != rt.Value.VpcID {
+		if sub.Value.VpcID != rt.VpcID {
 			return invalidValue("Route table %s and subnet %s belong to different networks", rtbID, subnetID)
-		}
-		vpc, err := e.vpc(ctx, sc, rt.Value.VpcID)
-		if err != nil {
-			return err
 		}
 		tables, err := e.store.RouteTables().List(ctx, sc)
 		if err != nil {
@@ -166,7 +170,27 @@ func (e *EC2) AssociateRouteTable(ctx context.Context, sc model.Scope, rtbID, su
 				}
 			}
 		}
-		rt.Value.Associations = append(rt.Value.Associations, model.RouteTableAssociation{ID: assoc, SubnetID: subnetID})
+		rt.Associations = append(slices.Clone(rt.Associations), model.RouteTableAssociation{ID: assoc, SubnetID: subnetID})
+		return nil
+	})
+	return assoc, err
+}
+
+// changeRoutes applies fn to a route table and writes it, fenced on its VPC like every change of
+// a VPC's routing.
+func (e *EC2) changeRoutes(ctx context.Context, sc model.Scope, rtbID string, fn func(*model.RouteTable) error) error {
+	return fenced(ctx, func() error {
+		rt, err := e.routeTable(ctx, sc, rtbID)
+		if err != nil {
+			return err
+		}
+		vpc, err := e.vpc(ctx, sc, rt.Value.VpcID)
+		if err != nil {
+			return err
+		}
+		if err := fn(&rt.Value); err != nil {
+			return err
+		}
 		w := &store.Write{}
 		if err := errors.Join(e.fence(w, vpc), e.store.RouteTables().PutIn(w, rt.Value, rt.Revision)); err != nil {
 			return err
@@ -174,7 +198,6 @@ func (e *EC2) AssociateRouteTable(ctx context.Context, sc model.Scope, rtbID, su
 		_, err = e.store.Commit(ctx, w)
 		return err
 	})
-	return assoc, err
 }
 
 func routeValues(t model.RouteTable, f func(model.Route) string) []string {

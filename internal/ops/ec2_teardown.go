@@ -2,7 +2,6 @@ package ops
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 
@@ -27,15 +26,12 @@ func (e *EC2) DeleteRoute(ctx context.Context, sc model.Scope, rtbID, destinatio
 	if err := e.EnsureDefaultVPC(ctx, sc); err != nil {
 		return err
 	}
-	if destination == "" {
-		return missingParameter("DestinationCidrBlock")
-	}
-	dest, err := parseCIDR(destination, "destinationCidrBlock")
+	dest, err := parseDestination(destination)
 	if err != nil {
 		return err
 	}
 	return e.changeRoutes(ctx, sc, rtbID, func(rt *model.RouteTable) error {
-		i := slices.IndexFunc(rt.Routes, func(r model.Route) bool { return r.DestinationCidrBlock == dest.String() })
+		i := routeTo(*rt, dest)
 		if i < 0 {
 			return ec2Errorf(apierr.NotFound, CodeRouteNotFound, "no route with destination-cidr-block %s in route table %s", dest, rtbID)
 		}
@@ -59,7 +55,7 @@ func (e *EC2) ReplaceRoute(ctx context.Context, sc model.Scope, in RouteInput) e
 		return err
 	}
 	return e.changeRoutes(ctx, sc, in.RouteTableID, func(rt *model.RouteTable) error {
-		i := slices.IndexFunc(rt.Routes, func(r model.Route) bool { return r.DestinationCidrBlock == dest })
+		i := routeTo(*rt, dest)
 		if i < 0 {
 			return invalidValue("There is no route defined for '%s' in the route table. Use CreateRoute instead.", dest)
 		}
@@ -108,30 +104,6 @@ func (e *EC2) DisassociateRouteTable(ctx context.Context, sc model.Scope, associ
 		})
 	}
 	return notFound
-}
-
-// changeRoutes applies fn to a route table and writes it, fenced on its VPC like every change of
-// a VPC's routing.
-func (e *EC2) changeRoutes(ctx context.Context, sc model.Scope, rtbID string, fn func(*model.RouteTable) error) error {
-	return fenced(ctx, func() error {
-		rt, err := e.routeTable(ctx, sc, rtbID)
-		if err != nil {
-			return err
-		}
-		vpc, err := e.vpc(ctx, sc, rt.Value.VpcID)
-		if err != nil {
-			return err
-		}
-		if err := fn(&rt.Value); err != nil {
-			return err
-		}
-		w := &store.Write{}
-		if err := errors.Join(e.fence(w, vpc), e.store.RouteTables().PutIn(w, rt.Value, rt.Revision)); err != nil {
-			return err
-		}
-		_, err = e.store.Commit(ctx, w)
-		return err
-	})
 }
 
 // DeleteInternetGateway deletes a detached internet gateway; an attached one is

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/gantry-dev/gantry/internal/apierr"
@@ -97,14 +98,9 @@ func stoppedBefore(t model.Task, cutoff time.Time) bool {
 // tasksGone reports whether none of the tasks a client token made still exists: until then a
 // retry must answer them, not run new ones.
 func (e *ECS) tasksGone(ctx context.Context, tok store.ClientToken) (bool, error) {
-	for _, id := range tok.TaskIDs {
-		_, err := e.store.Tasks().Get(ctx, tok.Scope, tok.Cluster, id)
-		if err == nil {
-			return false, nil
-		}
-		if !errors.Is(err, apierr.NotFound) {
-			return false, err
-		}
+	got, err := e.store.Tasks().GetMany(ctx, tok.Scope, tok.Cluster, tok.TaskIDs)
+	if err != nil {
+		return false, err
 	}
-	return true, nil
+	return !slices.ContainsFunc(got, func(v *store.Versioned[model.Task]) bool { return v != nil }), nil
 }
