@@ -54,12 +54,15 @@ type hostFlags struct {
 	vpcUplinkPrefix  string
 	vpcRouterLinger  time.Duration
 	imageCleanupAge  time.Duration
+	ephemeralLimit   bool
 }
 
 func (h *hostFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&h.runtime, "runtime", "runc", "task sandbox: runc, or runsc for gVisor's per-task kernel")
 	fs.StringVar(&h.cgroupParent, "cgroup-parent", "gantry", "cgroup under which every task's cgroup is made")
 	fs.DurationVar(&h.imageCleanupAge, "image-cleanup-age", agent.DefaultImageCleanupAge, "how long a cached image stays after the last task here pulled it before it is removed, unless a task still uses it (0: keep every image)")
+	fs.BoolVar(&h.ephemeralLimit, "ephemeral-storage-limit", true, "give each task a filesystem of its ephemeralStorage size (default 20 GiB) for its writable layers and volumes, "+
+		"as Fargate does (needs loop devices and mkfs.ext4); false lets tasks write to the data dir's filesystem without a limit")
 	fs.StringVar(&h.initBinary, "init-binary", "", "static binary bind-mounted as a task's init (initProcessEnabled); default gantry-shim beside this binary")
 	fs.Float64Var(&h.cpuOvercommit, "cpu-overcommit", scheduler.DefaultOvercommit.CPU, "how far task cpu reservations may exceed the host's cpu (each task keeps its own quota)")
 	fs.Float64Var(&h.memoryOvercommit, "memory-overcommit", scheduler.DefaultOvercommit.Memory, "how far task memory reservations may exceed the host's memory (1: never)")
@@ -174,6 +177,7 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 		LocalRegistryHost: endpoint,
 		VPCRouterLinger:   lingerFlag(f.host.vpcRouterLinger),
 		ImageCleanupAge:   lingerFlag(f.host.imageCleanupAge),
+		EphemeralStorage:  f.host.ephemeralLimit,
 		CPU:               f.host.hostCPU,
 		MemoryMiB:         f.host.hostMemory,
 		ReserveCPU:        orNone(f.host.reserveCPU),

@@ -17,6 +17,7 @@ import (
 	"github.com/gantry-dev/gantry/internal/model"
 	"github.com/gantry-dev/gantry/internal/network"
 	"github.com/gantry-dev/gantry/internal/runtime"
+	"github.com/gantry-dev/gantry/internal/scratch"
 )
 
 // Config configures an Agent. Control, Runtime and Puller are required.
@@ -46,6 +47,11 @@ type Config struct {
 	ImageCleanupAge time.Duration
 	// StateDir holds the host id and one directory per task; default /var/lib/gantry/agent.
 	StateDir string
+	// EphemeralStorage gives each task a filesystem of its ephemeral storage size for its
+	// containers' writable layers and volumes (scratch.Pool, kept under StateDir), so a task
+	// that writes more gets ENOSPC as on Fargate. It needs loop devices. Without it tasks write
+	// to StateDir's filesystem without a limit.
+	EphemeralStorage bool
 	// HostID names the host; when empty it is read from (or made and saved in) StateDir.
 	HostID string
 	// LocalRegistryHost receives ECR image references, e.g. "127.0.0.1:4566".
@@ -88,6 +94,9 @@ type Agent struct {
 	vpc *vpcNetwork
 	// endpoint serves 169.254.170.2 in the tasks; nil unless cfg.TaskEndpoint.
 	endpoint *taskEndpoint
+	// scratch makes the tasks' filesystems; set by Run before any runner, nil unless
+	// cfg.EphemeralStorage.
+	scratch *scratch.Pool
 
 	mu sync.Mutex
 	// host is the registered host; zero until Run registered it.
@@ -157,6 +166,10 @@ func (a *Agent) Usage() Usage {
 	return u
 }
 
+// scratchReady is how many default-size task filesystems the agent keeps ready: a burst's first
+// tasks take them, the rest make theirs (2-4 ms each) while the pool refills.
+const scratchReady = 2
+
 // Run registers the host, adopts the tasks already on it, runs the tasks assigned to it and
 // heartbeats, until ctx ends. Tasks keep running after Run returns; the next agent adopts them.
 func (a *Agent) Run(ctx context.Context) error {
@@ -177,6 +190,15 @@ func (a *Agent) Run(ctx context.Context) error {
 			return err
 		}
 		defer a.vpc.close()
+	}
+	if a.cfg.EphemeralStorage {
+		p, err := scratch.New(scratch.Config{Dir: filepath.Join(a.cfg.StateDir, "scratch-pool"),
+			ReadyBytes: model.DefaultEphemeralStorageGiB * scratch.GiB, Ready: scratchReady, Log: a.log})
+		if err != nil {
+			return fmt.Errorf("ephemeral storage: %w", err)
+		}
+		a.scratch = p
+		defer p.Close()
 	}
 	found, err := a.tasksOnHost(ctx)
 	if err != nil {
@@ -261,6 +283,9 @@ func (a *Agent) assign(ctx context.Context, as model.Assignment, onHost bool) {
 	}
 	if a.endpoint != nil { // a nil *taskEndpoint would be a non-nil interface
 		rc.Endpoint = a.endpoint
+	}
+	if a.scratch != nil {
+		rc.Scratch = a.scratch
 	}
 	r := taskrunner.New(rc)
 	cpu, _ := model.ParseTaskCPU(as.Task.CPU)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +66,8 @@ func newRealHost(t *testing.T) *realHost {
 	return h
 }
 
-// cleanup deletes every task, unmounts every root filesystem and removes the cgroup parent.
+// cleanup deletes every task, unmounts every filesystem under the agent's dir and removes the
+// cgroup parent.
 func (h *realHost) cleanup(t *testing.T, stateRoot string) {
 	ctx := context.Background()
 	ids, _ := h.rt.ListTasks(ctx)
@@ -75,7 +77,10 @@ func (h *realHost) cleanup(t *testing.T, stateRoot string) {
 		}
 	}
 	h.rt.Close()
-	mounts, _ := filepath.Glob(filepath.Join(h.dir, "tasks", "*", "containers", "*", "rootfs"))
+	// Root filesystems, then the tasks' own filesystems under them, then the ready ones.
+	mounts := mountsUnder(t, h.dir)
+	slices.Sort(mounts)
+	slices.Reverse(mounts)
 	for _, m := range mounts {
 		if err := image.Unmount(m); err != nil {
 			t.Errorf("cleanup mount: %v", err)
@@ -99,7 +104,7 @@ func (h *realHost) run(t *testing.T) func() {
 		t.Fatal(err)
 	}
 	a := agent.New(agent.Config{Control: h.ctl, Runtime: rt, RuntimeName: "runc", Puller: h.store, StateDir: h.dir,
-		HostID: "host-test", HeartbeatInterval: time.Second})
+		HostID: "host-test", HeartbeatInterval: time.Second, EphemeralStorage: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
@@ -295,9 +300,34 @@ func TestRealReadopt(t *testing.T) {
 	if r.LastStatus != model.TaskRunning || a.Status != runtime.StatusRunning || a.Pid != b.Pid || !a.StartedAt.Equal(b.StartedAt) {
 		t.Fatalf("after re-adoption: report %s, container %+v (was %+v)", r.LastStatus, a, b)
 	}
+	// The task's own filesystem stayed mounted across the restart; the next agent emptied its
+	// pool of the ready ones the last one left, and made its own.
+	storage := filepath.Join(h.dir, "tasks", as.Task.ID, "scratch")
+	if m := mountsUnder(t, h.dir); !slices.Contains(m, storage) || len(m) > 4 {
+		t.Fatalf("mounts after re-adoption: %v, want the task's storage %s and at most 2 ready", m, storage)
+	}
 	h.ctl.StopTask(as.Task.ID, model.StopUserInitiated, "done")
 	r = h.waitStatus(t, as.Task.ID, model.TaskStopped)
 	if c := container(r, "web"); c.LastStatus != model.ContainerStopped {
 		t.Errorf("container = %+v", c)
 	}
+	for _, m := range mountsUnder(t, filepath.Join(h.dir, "tasks")) {
+		t.Errorf("mount left after the task stopped: %s", m)
+	}
+}
+
+// mountsUnder lists the mount points below dir.
+func mountsUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			out = append(out, f[4])
+		}
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gantry-dev/gantry/internal/agent/taskrunner"
@@ -75,6 +76,22 @@ type taskDoc struct {
 	ServiceName           string            `json:"ServiceName,omitempty"`
 	TaskTags              map[string]string `json:"TaskTags,omitempty"`
 	ContainerInstanceTags map[string]string `json:"ContainerInstanceTags,omitempty"`
+	// EphemeralStorageMetrics is Fargate's (platform 1.4): MiB used and MiB the task has.
+	EphemeralStorageMetrics *storageDoc `json:"EphemeralStorageMetrics,omitempty"`
+}
+
+type storageDoc struct {
+	Utilized int64 `json:"Utilized"`
+	Reserved int64 `json:"Reserved"`
+}
+
+// storageMetrics reads the use of the task's filesystem; nil when it has none.
+func storageMetrics(dir string) *storageDoc {
+	var fs syscall.Statfs_t
+	if dir == "" || syscall.Statfs(dir, &fs) != nil {
+		return nil
+	}
+	return &storageDoc{Utilized: int64(fs.Blocks-fs.Bfree) * fs.Bsize >> 20, Reserved: int64(fs.Blocks) * fs.Bsize >> 20}
 }
 
 // docVersion is the endpoint version a document is for: v3 carries less.
@@ -203,6 +220,7 @@ func (st *servedTask) taskDocument(v docVersion, withTags bool, s taskrunner.Tas
 		if name, ok := strings.CutPrefix(t.Group, "service:"); ok {
 			doc.ServiceName = name
 		}
+		doc.EphemeralStorageMetrics = storageMetrics(st.t.StorageDir)
 	}
 	lim := limitsDoc{}
 	if cpu, err := model.ParseTaskCPU(t.CPU); err == nil && t.CPU != "" {

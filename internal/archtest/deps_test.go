@@ -35,8 +35,9 @@ var rules = []rule{
 	{pkg: "store/...", allow: []string{"model", "apierr", "network/ipam"}}, // ipam is pure: the stored pools
 	{pkg: "controller/...", allow: []string{"store", "model", "scheduler", "apierr", "logx"}},
 	{pkg: "scheduler/...", allow: []string{"model"}, stdlibOnly: true},
-	{pkg: "agent/...", allow: []string{"runtime/...", "network/...", "image/...", "model", "apierr", "logx"}},
+	{pkg: "agent/...", allow: []string{"runtime/...", "network/...", "image/...", "scratch", "model", "apierr", "logx"}},
 	{pkg: "runtime/..."},
+	{pkg: "scratch"}, // a task's ephemeral storage: a filesystem of its own
 	{pkg: "network/..."},
 	{pkg: "image/...", allow: []string{"apierr", "logx"}},
 	{pkg: "lb/...", allow: []string{"apierr", "logx"}, stdlibOnly: true},

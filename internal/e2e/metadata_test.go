@@ -79,7 +79,7 @@ type mdTask struct {
 	TaskTags                map[string]string
 	ContainerInstanceTags   map[string]string
 	ClockDrift              any
-	EphemeralStorageMetrics any
+	EphemeralStorageMetrics *struct{ Utilized, Reserved int64 }
 }
 
 // mdStats is Docker's ContainerStats (API v1.30), the part ECS fills.
@@ -262,6 +262,11 @@ func checkMetadata(t *testing.T, task types.Task, lines map[string]string) {
 		*doc.Limits.CPU != 0.25 || doc.Limits.Memory == nil || *doc.Limits.Memory != 512 || doc.PullStartedAt == nil ||
 		doc.PullStoppedAt == nil || doc.VPCID == "" || !strings.HasPrefix(doc.VPCID, "vpc-") || len(doc.Containers) != 2 {
 		t.Errorf("task document disagrees with DescribeTasks %s: %+v", arn, doc)
+	}
+	// Fargate's 20 GiB (20480 MiB; ext4 keeps a little for itself), of which the image's
+	// changes use almost none.
+	if m := doc.EphemeralStorageMetrics; m == nil || m.Reserved > 20480 || m.Reserved < 20000 || m.Utilized < 0 || m.Utilized > 64 {
+		t.Errorf("EphemeralStorageMetrics = %+v, want about 20480 MiB reserved and a little used", m)
 	}
 	var own mdContainer
 	strictJSON(t, "container", lines["DOC"], &own)

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -245,11 +246,23 @@ func hostLeaks(t *testing.T, dataDir string, cgroupDirs []string) []string {
 	}
 	// A VPC's router is the VPC's, not a task's: it lingers after the last task
 	// (--vpc-router-linger; TestVPCChurnLeavesNothing sees it go).
+	// The agent keeps two tasks' filesystems ready, mounted in its pool.
 	routers := filepath.Join(dataDir, "net", "netns", "vpc") + "/"
+	pool := filepath.Join(dataDir, "agent", "scratch-pool") + "/"
+	ready := 0
 	for _, line := range strings.Split(string(mountinfo), "\n") {
-		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dataDir+"/") && !strings.HasPrefix(f[4], routers) {
+		f := strings.Fields(line)
+		switch {
+		case len(f) <= 4 || !strings.HasPrefix(f[4], dataDir+"/") || strings.HasPrefix(f[4], routers):
+		case strings.HasPrefix(f[4], pool) && ready < 2:
+			ready++
+		default:
 			leaks = append(leaks, "mount "+line)
 		}
+	}
+	// Every task filesystem's loop device goes when it is unmounted.
+	if loops := loopFiles(t, dataDir); len(loops) > ready {
+		leaks = append(leaks, fmt.Sprintf("%d loop devices for %d ready filesystems: %v", len(loops), ready, loops))
 	}
 	// A task's namespace is the runtime's (a file named netns in its dir) or, with an ENI, the
 	// VPC data plane's (a file under net/netns/eni).

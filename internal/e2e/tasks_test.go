@@ -83,11 +83,11 @@ func sdkNetwork(t *testing.T, client *ecs.Client) *types.NetworkConfiguration {
 }
 
 // registerTD registers a Fargate task definition with the given containers (JSON list).
-func registerTD(t *testing.T, cli *awsCLI, family, containers string) string {
+func registerTD(t *testing.T, cli *awsCLI, family, containers string, fields ...string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "td.json")
 	td := fmt.Sprintf(`{"family":%q,"networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],
-		"cpu":"256","memory":"512","containerDefinitions":%s}`, family, containers)
+		"cpu":"256","memory":"512",%s"containerDefinitions":%s}`, family, strings.Join(append(fields, ""), ","), containers)
 	if err := os.WriteFile(path, []byte(td), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -55,6 +55,31 @@ const (
 	StopTerminationNotice        = "TerminationNotice"
 )
 
+// DefaultEphemeralStorageGiB is the ephemeral storage of a Fargate task that asks for none.
+const DefaultEphemeralStorageGiB = 20
+
+// EphemeralGiB is the task's ephemeral storage in GiB.
+func (t Task) EphemeralGiB() int {
+	if t.EphemeralStorageGiB > 0 {
+		return t.EphemeralStorageGiB
+	}
+	if es := t.Overrides.EphemeralStorage; es != nil {
+		return es.SizeInGiB
+	}
+	return DefaultEphemeralStorageGiB
+}
+
+// EphemeralStorageFor is the ephemeral storage in GiB of a task of td run with overrides o.
+func EphemeralStorageFor(td TaskDefinition, o TaskOverride) int {
+	switch {
+	case o.EphemeralStorage != nil:
+		return o.EphemeralStorage.SizeInGiB
+	case td.EphemeralStorage != nil:
+		return td.EphemeralStorage.SizeInGiB
+	}
+	return DefaultEphemeralStorageGiB
+}
+
 // OOMReason is the reason of a container killed for exceeding its memory.
 const OOMReason = "OutOfMemoryError: Container killed due to memory usage"
 
@@ -98,12 +123,15 @@ type Task struct {
 	LaunchType        string // FARGATE
 	CapacityProvider  string // FARGATE or FARGATE_SPOT when a strategy chose it
 	// CPU (units) and Memory (MiB) are the task's effective size after overrides, as integer strings.
-	CPU       string
-	Memory    string
-	Overrides TaskOverride
-	StartedBy string
-	Group     string
-	Tags      []Tag
+	CPU    string
+	Memory string
+	// EphemeralStorageGiB is the task's ephemeral storage after overrides; 0 (a task recorded
+	// before it was kept) means DefaultEphemeralStorageGiB.
+	EphemeralStorageGiB int
+	Overrides           TaskOverride
+	StartedBy           string
+	Group               string
+	Tags                []Tag
 	// ClientToken is the idempotency token of the RunTask call that created the task.
 	ClientToken          string
 	EnableExecuteCommand bool

@@ -209,7 +209,8 @@ func (e *ECS) newTasks(ctx context.Context, cl model.Cluster, td model.TaskDefin
 		t := model.Task{
 			Scope: cl.Scope, ID: newTaskID(), Cluster: cl.Name, TaskDefinitionARN: td.ARN(), Family: td.Family,
 			Revision: td.Revision, LaunchType: model.CompatibilityFargate, CapacityProvider: providers[i],
-			CPU: strconv.Itoa(cpu), Memory: strconv.Itoa(mem), Overrides: in.Overrides, StartedBy: in.StartedBy,
+			CPU: strconv.Itoa(cpu), Memory: strconv.Itoa(mem), Overrides: in.Overrides,
+			EphemeralStorageGiB: model.EphemeralStorageFor(td, in.Overrides), StartedBy: in.StartedBy,
 			Group: cmp.Or(in.Group, "family:"+td.Family), Tags: tags, ClientToken: in.ClientToken,
 			EnableExecuteCommand: in.EnableExecuteCommand, Network: in.Network,
 			DesiredStatus: model.TaskRunning, LastStatus: model.TaskProvisioning, HealthStatus: model.HealthUnknown,

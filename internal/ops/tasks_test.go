@@ -175,7 +175,7 @@ func TestRunTaskBuildsTasksAsECSShowsThem(t *testing.T) {
 	checks := map[string]bool{
 		"id is 32 hex":             len(tk.ID) == 32 && strings.Trim(tk.ID, "0123456789abcdef") == "",
 		"statuses":                 tk.LastStatus == model.TaskProvisioning && tk.DesiredStatus == model.TaskRunning,
-		"size":                     tk.CPU == "512" && tk.Memory == "1024",
+		"size":                     tk.CPU == "512" && tk.Memory == "1024" && tk.EphemeralStorageGiB == 20,
 		"group default":            tk.Group == "family:api-service",
 		"definition":               tk.TaskDefinitionARN == "arn:aws:ecs:us-east-1:000000000000:task-definition/api-service:1",
 		"placed":                   tk.HostID == "h1",

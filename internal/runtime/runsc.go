@@ -18,7 +18,14 @@ import (
 // namespace is still the task's own. Sharing one sandbox per task (CRI sandbox annotations plus a
 // pause container) would keep netstack, but needs the shim to wait for containers through
 // "runsc wait" rather than on the sandbox pid.
-var runscArgs = []string{"--platform=systrap", "--network=host"}
+//
+// --overlay2=none: a container's root filesystem changes go through the gofer to the overlay
+// mount the agent made, on the task's own filesystem (its ephemeral storage), as under runc.
+// gVisor's default (root:self) keeps them in a memory-mapped file in that filesystem instead,
+// and when the task's storage fills, the sandbox dies of SIGBUS (two runs in five here)
+// rather than the write failing with ENOSPC; statfs of / then reports no size either. It also
+// starts faster here: 225-246 ms against 291-331 ms per `runsc run`.
+var runscArgs = []string{"--platform=systrap", "--network=host", "--overlay2=none"}
 
 // NewRunsc returns a runtime that drives gVisor's runsc: the same bundles, shim and cgroups as
 // runc, with each container in its own sandbox, a user-space kernel.

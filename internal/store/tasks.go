@@ -268,6 +268,7 @@ type taskRecord struct {
 	CapacityProvider     string                `json:"capacityProvider,omitempty"`
 	CPU                  string                `json:"cpu"`
 	Memory               string                `json:"memory"`
+	EphemeralStorageGiB  int                   `json:"ephemeralStorageGiB,omitempty"`
 	Overrides            taskOverrideRecord    `json:"overrides"`
 	StartedBy            string                `json:"startedBy,omitempty"`
 	Group                string                `json:"group,omitempty"`
@@ -399,7 +400,7 @@ func recordFromTask(t model.Task) taskRecord {
 		Account: t.Scope.Account, Region: t.Scope.Region, ID: t.ID, Cluster: t.Cluster,
 		TaskDefinitionARN: t.TaskDefinitionARN, Family: t.Family, Revision: t.Revision,
 		LaunchType: t.LaunchType, CapacityProvider: t.CapacityProvider, CPU: t.CPU, Memory: t.Memory,
-		Overrides: recordFromTaskOverride(t.Overrides), StartedBy: t.StartedBy, Group: t.Group,
+		EphemeralStorageGiB: t.EphemeralStorageGiB, Overrides: recordFromTaskOverride(t.Overrides), StartedBy: t.StartedBy, Group: t.Group,
 		Tags: tagsToRecords(t.Tags), ClientToken: t.ClientToken, EnableExecuteCommand: t.EnableExecuteCommand,
 		Network:       convertPtr(t.Network, func(n model.AwsVpcConfiguration) awsVpcRecord { return awsVpcRecord(n) }),
 		DesiredStatus: string(t.DesiredStatus), LastStatus: string(t.LastStatus), HealthStatus: t.HealthStatus,
@@ -424,7 +425,7 @@ func taskFromRecord(r taskRecord) model.Task {
 		Scope: model.Scope{Account: r.Account, Region: r.Region}, ID: r.ID, Cluster: r.Cluster,
 		TaskDefinitionARN: r.TaskDefinitionARN, Family: r.Family, Revision: r.Revision,
 		LaunchType: r.LaunchType, CapacityProvider: r.CapacityProvider, CPU: r.CPU, Memory: r.Memory,
-		Overrides: taskOverrideFromRecord(r.Overrides), StartedBy: r.StartedBy, Group: r.Group,
+		EphemeralStorageGiB: r.EphemeralStorageGiB, Overrides: taskOverrideFromRecord(r.Overrides), StartedBy: r.StartedBy, Group: r.Group,
 		Tags: tagsFromRecords(r.Tags), ClientToken: r.ClientToken, EnableExecuteCommand: r.EnableExecuteCommand,
 		Network:       convertPtr(r.Network, func(n awsVpcRecord) model.AwsVpcConfiguration { return model.AwsVpcConfiguration(n) }),
 		DesiredStatus: model.TaskStatus(r.DesiredStatus), LastStatus: model.TaskStatus(r.LastStatus),

@@ -28,7 +28,7 @@ func sampleTask(id, host string) model.Task {
 	return model.Task{
 		Scope: taskScope, ID: id, Cluster: "c", TaskDefinitionARN: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1",
 		Family: "web", Revision: 1, LaunchType: "FARGATE", CapacityProvider: "FARGATE_SPOT", CPU: "512", Memory: "1024",
-		Overrides: model.TaskOverride{CPU: "512", ContainerOverrides: []model.ContainerOverride{{Name: "app", Command: []string{"sh"},
+		EphemeralStorageGiB: 30, Overrides: model.TaskOverride{CPU: "512", ContainerOverrides: []model.ContainerOverride{{Name: "app", Command: []string{"sh"},
 			Environment: []model.KeyValuePair{{Name: "A", Value: new("")}}, Memory: new(256)}},
 			EphemeralStorage: &model.EphemeralStorage{SizeInGiB: 30}},
 		StartedBy: "me", Group: "family:web", Tags: []model.Tag{{Key: "k", Value: "v"}}, ClientToken: "tok",

@@ -36,6 +36,9 @@ type EndpointTask struct {
 	CredentialsID string
 	// TaskRoleARN is the role the credentials are issued for; "" when none.
 	TaskRoleARN string
+	// StorageDir is where the task's own filesystem (its ephemeral storage) is mounted; ""
+	// when the agent gives tasks none.
+	StorageDir string
 	// State returns the task as its runner knows it now; it is safe from any goroutine.
 	State func() TaskState
 }
@@ -92,8 +95,12 @@ func (r *Runner) serveEndpoint(ctx context.Context) error {
 		}
 		ns = st.NetNSPath
 	}
-	return r.cfg.Endpoint.Serve(ctx, EndpointTask{Assignment: r.cfg.Assignment, NetNSPath: ns,
-		CredentialsID: r.credentialsID, TaskRoleARN: taskRole(r.cfg.Assignment), State: r.State})
+	et := EndpointTask{Assignment: r.cfg.Assignment, NetNSPath: ns,
+		CredentialsID: r.credentialsID, TaskRoleARN: taskRole(r.cfg.Assignment), State: r.State}
+	if r.cfg.Scratch != nil {
+		et.StorageDir = scratchDir(r.cfg.StateDir)
+	}
+	return r.cfg.Endpoint.Serve(ctx, et)
 }
 
 // closeEndpoint stops answering for the task.

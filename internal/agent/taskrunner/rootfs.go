@@ -1,7 +1,6 @@
 package taskrunner
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,14 +8,20 @@ import (
 	"github.com/gantry-dev/gantry/internal/image"
 )
 
-// Rootfs mounts and removes containers' root filesystems. Overlay is the real one; FakeRootfs
+// Rootfs mounts and unmounts containers' root filesystems. Overlay is the real one; FakeRootfs
 // lets tests run without mounting anything.
 type Rootfs interface {
 	// Prepare makes a root filesystem for img under dir and returns its path.
 	Prepare(img image.Image, dir string, readOnly bool) (string, error)
-	// Release unmounts and removes what Prepare made under dir; it is idempotent and works
-	// after a restart, without the state of the process that called Prepare.
+	// Release unmounts what Prepare mounted under dir, which the caller may then remove; it is
+	// idempotent and works after a restart, without the state of the process that called Prepare.
 	Release(dir string) error
+}
+
+// Scratch makes a task's own filesystem of a size in bytes (scratch.Pool); scratch.Detach
+// removes it.
+type Scratch interface {
+	Attach(target string, size int64) error
 }
 
 // Overlay mounts image layers with overlayfs (image.PrepareRootfs).
@@ -36,16 +41,8 @@ func (Overlay) Prepare(img image.Image, dir string, readOnly bool) (string, erro
 	return path, err
 }
 
-// Release unmounts dir/rootfs and removes dir; it never deletes through a live mount.
-func (Overlay) Release(dir string) error {
-	if err := image.Unmount(filepath.Join(dir, "rootfs")); err != nil {
-		return err
-	}
-	if err := os.RemoveAll(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove rootfs dir: %w", err)
-	}
-	return nil
-}
+// Release unmounts dir/rootfs.
+func (Overlay) Release(dir string) error { return image.Unmount(filepath.Join(dir, "rootfs")) }
 
 // FakeRootfs makes an empty dir/rootfs directory and mounts nothing.
 type FakeRootfs struct{}
@@ -59,5 +56,5 @@ func (FakeRootfs) Prepare(img image.Image, dir string, readOnly bool) (string, e
 	return path, nil
 }
 
-// Release removes dir.
-func (FakeRootfs) Release(dir string) error { return os.RemoveAll(dir) }
+// Release has nothing to unmount.
+func (FakeRootfs) Release(string) error { return nil }

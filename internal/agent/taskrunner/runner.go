@@ -32,6 +32,10 @@ type Config struct {
 	Network Network
 	// StateDir is this task's own directory (volumes, root filesystems, the runner's record).
 	StateDir string
+	// Scratch gives the task a filesystem of its ephemeral storage size for its containers'
+	// writable layers and its volumes (a scratch.Pool); without it they take StateDir's
+	// filesystem, without a limit.
+	Scratch Scratch
 	// LocalRegistryHost is where ECR image references are sent (image.Resolve).
 	LocalRegistryHost string
 	// Adopt takes over a task a previous agent started, from its record and the runtime, instead

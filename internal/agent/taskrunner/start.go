@@ -11,6 +11,7 @@ import (
 	"github.com/gantry-dev/gantry/internal/image"
 	"github.com/gantry-dev/gantry/internal/model"
 	"github.com/gantry-dev/gantry/internal/runtime"
+	"github.com/gantry-dev/gantry/internal/scratch"
 )
 
 var noDeadline time.Time
@@ -127,7 +128,14 @@ func (r *Runner) prepare(imgs map[string]image.Image, secrets map[string]contain
 			r.credentialsID = newCredentialsID()
 		}
 	}
-	vols, err := volumeDirs(a.Definition.Volumes, filepath.Join(r.cfg.StateDir, "volumes"))
+	data := r.cfg.StateDir
+	if r.cfg.Scratch != nil {
+		data = scratchDir(r.cfg.StateDir)
+		if err := r.cfg.Scratch.Attach(data, int64(a.Task.EphemeralGiB())*scratch.GiB); err != nil {
+			return fmt.Errorf("ephemeral storage: %w", err)
+		}
+	}
+	vols, err := volumeDirs(a.Definition.Volumes, filepath.Join(data, "volumes"))
 	if err != nil {
 		return err
 	}
@@ -154,7 +162,7 @@ func (r *Runner) prepare(imgs map[string]image.Image, secrets map[string]contain
 		}
 		img := imgs[c.def.Name]
 		ro := c.def.ReadonlyRootFilesystem != nil && *c.def.ReadonlyRootFilesystem
-		rootfs, err := r.cfg.Rootfs.Prepare(img, r.rootfsDir(c.def.Name), ro)
+		rootfs, err := r.cfg.Rootfs.Prepare(img, filepath.Join(data, "containers", c.def.Name), ro)
 		if err != nil {
 			return fmt.Errorf("container %q: %w", c.def.Name, err)
 		}
@@ -167,9 +175,10 @@ func (r *Runner) prepare(imgs map[string]image.Image, secrets map[string]contain
 	return r.save()
 }
 
-func (r *Runner) rootfsDir(name string) string {
-	return filepath.Join(r.cfg.StateDir, "containers", name)
-}
+// scratchDir is where a task's own filesystem is mounted: its containers' writable layers
+// (containers/<name>) and its volumes (volumes/<name>). A task without one (no Scratch, or
+// started by an older gantry) has them in its state directory itself.
+func scratchDir(stateDir string) string { return filepath.Join(stateDir, "scratch") }
 
 // startSandbox begins making the sandbox (cgroup, shim) beside the other start steps, once: it
 // needs nothing from them but the path of the task's network namespace.

@@ -15,6 +15,7 @@ import (
 	"github.com/gantry-dev/gantry/internal/logx"
 	"github.com/gantry-dev/gantry/internal/model"
 	"github.com/gantry-dev/gantry/internal/runtime"
+	"github.com/gantry-dev/gantry/internal/scratch"
 	"golang.org/x/sys/unix"
 )
 
@@ -144,8 +145,9 @@ type ReleaseConfig struct {
 }
 
 // Release deletes a task's sandbox, unmounts its containers' root filesystems (the named ones
-// and any found under StateDir) and releases its network. The agent calls it for tasks found on
-// the host that nobody runs any more. It is idempotent and keeps StateDir itself.
+// and any found under StateDir) and then its own filesystem, which frees its ephemeral storage
+// at once, and releases its network. The agent calls it for tasks found on the host that nobody
+// runs any more. It is idempotent and keeps StateDir, which holds no mount once it succeeds.
 func Release(ctx context.Context, cfg ReleaseConfig, taskID string, containers []string) error {
 	if cfg.Rootfs == nil {
 		cfg.Rootfs = Overlay{}
@@ -157,19 +159,24 @@ func Release(ctx context.Context, cfg ReleaseConfig, taskID string, containers [
 	if err := cfg.Runtime.DeleteTask(ctx, taskID); err != nil {
 		errs = append(errs, fmt.Errorf("delete sandbox: %w", err))
 	}
-	seen := map[string]bool{}
-	for _, n := range containers {
-		seen[n] = true
-	}
-	if ents, err := os.ReadDir(filepath.Join(cfg.StateDir, "containers")); err == nil {
-		for _, e := range ents {
-			seen[e.Name()] = true
+	for _, data := range []string{cfg.StateDir, scratchDir(cfg.StateDir)} {
+		seen := map[string]bool{}
+		for _, n := range containers {
+			seen[n] = true
+		}
+		if ents, err := os.ReadDir(filepath.Join(data, "containers")); err == nil {
+			for _, e := range ents {
+				seen[e.Name()] = true
+			}
+		}
+		for n := range seen {
+			if err := cfg.Rootfs.Release(filepath.Join(data, "containers", n)); err != nil {
+				errs = append(errs, fmt.Errorf("container %q: %w", n, err))
+			}
 		}
 	}
-	for n := range seen {
-		if err := cfg.Rootfs.Release(filepath.Join(cfg.StateDir, "containers", n)); err != nil {
-			errs = append(errs, fmt.Errorf("container %q: %w", n, err))
-		}
+	if err := scratch.Detach(scratchDir(cfg.StateDir)); err != nil {
+		errs = append(errs, fmt.Errorf("ephemeral storage: %w", err))
 	}
 	if err := cfg.Network.Release(ctx, taskID); err != nil {
 		errs = append(errs, fmt.Errorf("release network: %w", err))

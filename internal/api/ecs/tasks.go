@@ -9,9 +9,6 @@ import (
 	"github.com/gantry-dev/gantry/internal/ops"
 )
 
-// defaultEphemeralGiB is the ephemeral storage a Fargate task has unless it asks for more.
-const defaultEphemeralGiB = 20
-
 func (h *handler) runTask(ctx context.Context, sc model.Scope, in *runTaskInput) (*tasksOutput, error) {
 	tasks, failures, err := h.ops.RunTask(ctx, sc, runTaskFromWire(in))
 	if err != nil {
@@ -100,10 +97,7 @@ func tasksToWire(tasks []model.Task, failures []ops.TaskFailure) *tasksOutput {
 // taskToWire converts a task to ECS's answer.
 func taskToWire(t model.Task) Task {
 	arn := t.ARN()
-	eph := &EphemeralStorage{SizeInGiB: int32Ptr(defaultEphemeralGiB)}
-	if es := t.Overrides.EphemeralStorage; es != nil {
-		eph.SizeInGiB = int32Ptr(es.SizeInGiB)
-	}
+	eph := &EphemeralStorage{SizeInGiB: int32Ptr(t.EphemeralGiB())}
 	w := Task{
 		Attachments: nonNil(convertAll(t.Attachments, func(a model.Attachment) Attachment {
 			return Attachment{ID: optional(a.ID), Type: optional(a.Type), Status: optional(a.Status),

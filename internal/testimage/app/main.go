@@ -1,5 +1,5 @@
 // Command app is the program inside gantry's test images; its first argument picks a behaviour
-// (serve, env, exit, sleep, alloc, ignore-term, caps, print, flood, cat, write, ls, whoami, pwd, get).
+// (serve, env, exit, sleep, alloc, ignore-term, caps, print, flood, cat, write, ls, whoami, pwd, get, fill).
 package main
 
 import (
@@ -17,7 +17,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: app serve ADDR | env | exit N | sleep S | alloc MB | ignore-term | caps | print N | flood N [BYTES [stats]] | cat F | write F TEXT | ls D | whoami | pwd | get URL [SECONDS]")
+		fail("usage: app serve ADDR | env | exit N | sleep S | alloc MB | ignore-term | caps | print N | flood N [BYTES [stats]] | cat F | write F TEXT | ls D | whoami | pwd | get URL [SECONDS] | fill DIR")
 	}
 	cmd, args := os.Args[1], os.Args[2:]
 	switch cmd {
@@ -69,6 +69,8 @@ func main() {
 		fmt.Printf("uid=%d gid=%d\n", os.Getuid(), os.Getgid())
 	case "get":
 		get(arg(args, 0, ""), atoi(arg(args, 1, "60")))
+	case "fill":
+		fill(arg(args, 0, "/"))
 	case "pwd":
 		wd, err := os.Getwd()
 		check(err)

@@ -1,0 +1,253 @@
+package scratch
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gantry-dev/gantry/internal/testutil"
+	"golang.org/x/sys/unix"
+)
+
+const testSize = 64 << 20
+
+// loopBackingFiles lists the backing files of the host's bound loop devices under dir.
+func loopBackingFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	paths, _ := filepath.Glob("/sys/block/loop*/loop/backing_file")
+	var out []string
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err == nil && strings.HasPrefix(string(b), dir) {
+			out = append(out, strings.TrimSpace(string(b)))
+		}
+	}
+	return out
+}
+
+func mounted(t *testing.T, target string) bool {
+	t.Helper()
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if fields := strings.Fields(s.Text()); len(fields) > 4 && fields[4] == target {
+			return true
+		}
+	}
+	return false
+}
+
+// fill writes to dir until the filesystem refuses, and returns how much it took.
+func fill(t *testing.T, path string) (int64, error) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := bytes.Repeat([]byte{0xa5}, 1<<20)
+	var n int64
+	for {
+		w, err := f.Write(buf)
+		n += int64(w)
+		if err != nil {
+			return n, err
+		}
+		if n > 4*testSize {
+			return n, nil
+		}
+	}
+}
+
+// TestAttachLimitsAndFrees: a task's filesystem has its size (a write past it fails with ENOSPC
+// while the host's filesystem has room), deleting inside gives the space back to the host, and
+// detaching frees the loop device and every byte of its file.
+func TestAttachLimitsAndFrees(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := t.TempDir()
+	p, err := New(Config{Dir: filepath.Join(dir, "pool"), ReadyBytes: testSize, Ready: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	target := filepath.Join(dir, "task", "scratch")
+	if err := p.Attach(target, testSize); err != nil {
+		t.Fatal(err)
+	}
+	defer Detach(target)
+	if !mounted(t, target) {
+		t.Fatal("nothing mounted at the target")
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(target, &st); err != nil {
+		t.Fatal(err)
+	}
+	if total := int64(st.Blocks) * st.Bsize; total > testSize || total < testSize*9/10 {
+		t.Fatalf("filesystem size %d bytes, want about %d", total, testSize)
+	}
+	hostFree := func() int64 {
+		var h unix.Statfs_t
+		if err := unix.Statfs(dir, &h); err != nil {
+			t.Fatal(err)
+		}
+		return int64(h.Bavail) * h.Bsize
+	}
+	free0 := hostFree()
+	n, err := fill(t, filepath.Join(target, "big"))
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("wrote %d bytes into a %d-byte filesystem: err %v, want ENOSPC", n, testSize, err)
+	}
+	if n < testSize*8/10 {
+		t.Fatalf("only %d bytes fit in a %d-byte filesystem", n, testSize)
+	}
+	if used := free0 - hostFree(); used < testSize/2 {
+		t.Fatalf("the host lost %d bytes for %d written", used, n)
+	}
+	if err := os.Remove(filepath.Join(target, "big")); err != nil {
+		t.Fatal(err)
+	}
+	// discard punches the deleted file's blocks out of the backing file.
+	deadline := time.Now().Add(10 * time.Second)
+	for free0-hostFree() > testSize/4 && time.Now().Before(deadline) {
+		unix.Sync()
+		time.Sleep(50 * time.Millisecond)
+	}
+	if used := free0 - hostFree(); used > testSize/4 {
+		t.Fatalf("deleting the file left %d bytes used on the host", used)
+	}
+	if _, err := fill(t, filepath.Join(target, "again")); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("second fill: %v", err)
+	}
+	if err := Detach(target); err != nil {
+		t.Fatal(err)
+	}
+	if mounted(t, target) {
+		t.Fatal("still mounted after Detach")
+	}
+	if err := Detach(target); err != nil {
+		t.Fatalf("second Detach: %v", err)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for free0-hostFree() > testSize/4 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if used := free0 - hostFree(); used > testSize/4 {
+		t.Fatalf("detaching left %d bytes used on the host", used)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for len(loopBackingFiles(t, dir)) != 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if files := loopBackingFiles(t, dir); len(files) != 1 { // the pool's ready one
+		t.Fatalf("loop devices on the pool's files: %v, want the one ready", files)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if files := loopBackingFiles(t, dir); len(files) != 0 {
+		t.Fatalf("loop devices left after Close: %v", files)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, "pool")); len(ents) != 0 {
+		t.Fatalf("files left in the pool's directory: %v", ents)
+	}
+}
+
+// TestAttachEachFresh: every Attach gets an empty filesystem of its own, ready or made on the
+// spot, of the size asked for.
+func TestAttachEachFresh(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := t.TempDir()
+	p, err := New(Config{Dir: filepath.Join(dir, "pool"), ReadyBytes: testSize, Ready: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	sizes := []int64{testSize, testSize, testSize, testSize, 2 * testSize}
+	for i, size := range sizes {
+		target := filepath.Join(dir, "t", string(rune('a'+i)))
+		if err := p.Attach(target, size); err != nil {
+			t.Fatal(err)
+		}
+		defer Detach(target)
+		ents, err := os.ReadDir(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ents) != 1 || ents[0].Name() != "lost+found" {
+			t.Fatalf("filesystem %d is not empty: %v", i, ents)
+		}
+		if err := os.WriteFile(filepath.Join(target, "mine"), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var st unix.Statfs_t
+		if err := unix.Statfs(target, &st); err != nil {
+			t.Fatal(err)
+		}
+		if total := int64(st.Blocks) * st.Bsize; total > size || total < size*9/10 {
+			t.Fatalf("filesystem %d: %d bytes, want about %d", i, total, size)
+		}
+	}
+	if err := p.Attach(filepath.Join(dir, "t", "zero"), 0); err == nil {
+		t.Fatal("Attach of size 0 worked")
+	}
+}
+
+// TestNewClearsLeftovers: image files a killed process left in the pool's directory go.
+func TestNewClearsLeftovers(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := filepath.Join(t.TempDir(), "pool")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "scratch-1.img"), []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Config{Dir: dir, ReadyBytes: testSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("leftovers kept: %v", ents)
+	}
+}
+
+func benchmarkAttach(b *testing.B, ready int) {
+	testutil.RequireRoot(b)
+	dir := b.TempDir()
+	p, err := New(Config{Dir: filepath.Join(dir, "pool"), ReadyBytes: 20 * GiB, Ready: ready})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	target := filepath.Join(dir, "task")
+	for b.Loop() {
+		b.StopTimer()
+		time.Sleep(refillDelay + 50*time.Millisecond) // the pool refills, as between task starts
+		b.StartTimer()
+		if err := p.Attach(target, 20*GiB); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := Detach(target); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}
+
+// BenchmarkAttachReady is a task start's cost with the pool: mounting a ready filesystem.
+func BenchmarkAttachReady(b *testing.B) { benchmarkAttach(b, 2) }
+
+// BenchmarkAttachMade is the cost without one ready: mkfs.ext4, the loop device, the mount.
+func BenchmarkAttachMade(b *testing.B) { benchmarkAttach(b, 0) }
