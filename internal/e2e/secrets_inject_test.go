@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"golang.org/x/sys/unix"
 )
 
 // injectClients are the Secrets Manager and SSM clients of the injection tests.
@@ -67,7 +70,7 @@ func findPlaintext(t *testing.T, dir string, values ...string) []string {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		b, err := os.ReadFile(path)
+		b, err := readData(path)
 		if err != nil {
 			return nil
 		}
@@ -83,6 +86,35 @@ func findPlaintext(t *testing.T, dir string, values ...string) []string {
 		t.Fatal(err)
 	}
 	return hits
+}
+
+// readData reads a file's data, skipping its holes: the agent's formatted image of a task
+// filesystem is a 20 GiB file of a few hundred KiB of data.
+func readData(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []byte
+	for off := int64(0); ; {
+		data, err := unix.Seek(int(f.Fd()), off, unix.SEEK_DATA)
+		if errors.Is(err, unix.ENXIO) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		hole, err := unix.Seek(int(f.Fd()), data, unix.SEEK_HOLE)
+		if err != nil {
+			return nil, err
+		}
+		seg := make([]byte, hole-data)
+		if _, err := f.ReadAt(seg, data); err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		out, off = append(out, seg...), hole
+	}
 }
 
 // TestSecretsInjected: a Secrets Manager JSON key and an SecureString parameter (by name and by

@@ -71,10 +71,15 @@ func fill(t *testing.T, path string) (int64, error) {
 
 // TestAttachLimitsAndFrees: a task's filesystem has its size (a write past it fails with ENOSPC
 // while the host's filesystem has room), deleting inside gives the space back to the host, and
-// detaching frees the loop device and every byte of its file.
+// detaching frees the loop device and every byte of its file. The pool's files are on a tmpfs
+// of the test's own, so that its free space moves with nothing else running on the machine.
 func TestAttachLimitsAndFrees(t *testing.T) {
 	testutil.RequireRoot(t)
 	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=512m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
 	p, err := New(Config{Dir: filepath.Join(dir, "pool"), ReadyBytes: testSize, Ready: 1})
 	if err != nil {
 		t.Fatal(err)
