@@ -88,8 +88,8 @@ func findPlaintext(t *testing.T, dir string, values ...string) []string {
 	return hits
 }
 
-// readData reads a file's data, skipping its holes: the agent's formatted image of a task
-// filesystem is a 20 GiB file of a few hundred KiB of data.
+// readData reads a file's data, skipping its holes: a task filesystem's image, in the moment
+// between its making and its unlinking, is a 20 GiB file of a few hundred KiB of data.
 func readData(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {

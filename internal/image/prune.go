@@ -65,7 +65,7 @@ func (s *Store) pruneLocked(unusedFor time.Duration) (Pruned, string, error) {
 		if err != nil {
 			return out, "", fmt.Errorf("prune images: %w", err)
 		}
-		if mounted(img, string(mounts)) {
+		if s.mounted(img, string(mounts)) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -78,16 +78,27 @@ func (s *Store) pruneLocked(unusedFor time.Duration) (Pruned, string, error) {
 	return out, trash, err
 }
 
-// mounted reports whether mountinfo names the directory of any of img's layers.
-func mounted(img Image, mountinfo string) bool {
+// mounted reports whether mountinfo names the directory of any of img's layers in this store:
+// another store on the host (another gantry's) may have the same layers mounted, which keeps
+// nothing here.
+func (s *Store) mounted(img Image, mountinfo string) bool {
 	for _, l := range img.Layers {
-		h, err := splitDigest(l.Digest)
-		if err == nil && strings.Contains(mountinfo, "/layers/sha256/"+h+"/") {
+		p, err := s.layerPath(l.Digest)
+		if err != nil {
+			continue
+		}
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		if strings.Contains(mountinfo, mountinfoEscaper.Replace(p)+"/") {
 			return true
 		}
 	}
 	return false
 }
+
+// mountinfoEscaper writes a path as /proc/self/mountinfo does (octal escapes).
+var mountinfoEscaper = strings.NewReplacer(" ", `\040`, "\t", `\011`, "\n", `\012`, `\`, `\134`)
 
 // touch marks an image's record as used now.
 func (s *Store) touch(digest string) {

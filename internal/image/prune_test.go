@@ -119,6 +119,39 @@ func TestPrune(t *testing.T) {
 	}
 }
 
+// TestPruneIgnoresOtherStores: the same layers mounted from another store on the host (another
+// gantry's data dir) keep nothing in this one.
+func TestPruneIgnoresOtherStores(t *testing.T) {
+	requireRoot(t)
+	reg := newTestRegistry(t)
+	d := push(t, reg.host+"/a:v1", testImage(t, "amd64", testLayer(t, compression.None, file("a", "1"))))
+	mine, theirs := New(t.TempDir(), Options{Architecture: "amd64"}), New(t.TempDir(), Options{Architecture: "amd64"})
+	var imgs []Image
+	for _, st := range []*Store{mine, theirs} {
+		img, err := st.Pull(t.Context(), reg.host+"/a:v1", PullOptions{})
+		if err != nil || img.Digest != d {
+			t.Fatalf("pull = %s, %v", img.Digest, err)
+		}
+		p, _ := st.imagePath(d)
+		old := time.Now().Add(-2 * time.Hour)
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+		imgs = append(imgs, img)
+	}
+	_, unmount, err := PrepareRootfs(imgs[1], filepath.Join(t.TempDir(), "theirs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unmount()
+	if got, err := theirs.Prune(time.Hour); err != nil || len(got.Images) != 0 {
+		t.Fatalf("the store whose image is mounted pruned %v, %v", got.Images, err)
+	}
+	if got, err := mine.Prune(time.Hour); err != nil || !slices.Equal(got.Images, []string{d}) {
+		t.Fatalf("Prune = %v, %v; want %s: only another store's copy is mounted", got.Images, err, d)
+	}
+}
+
 // TestPruneNeverQueuesPulls: while a pull runs, Prune gives up (Busy) instead of waiting, and
 // while it tries, new pulls go ahead (a waiting writer would hold them behind the running one).
 func TestPruneNeverQueuesPulls(t *testing.T) {

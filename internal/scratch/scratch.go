@@ -162,7 +162,7 @@ func (p *Pool) Close() error {
 		case d := <-p.ready:
 			errs = append(errs, d.discard())
 		default:
-			return errors.Join(append(errs, p.formats.remove())...)
+			return errors.Join(append(errs, p.formats.close())...)
 		}
 	}
 }
