@@ -21,11 +21,12 @@ for arg in "$@"; do
 	esac
 done
 
-# Debian packages: the sandbox runtime, the VPC data plane, the etcd tests run against, a static
-# busybox for test images, and haproxy as the load balancer benchmarks' peer.
+# Debian packages: the sandbox runtime, the VPC data plane, mkfs.ext4 for the tasks' ephemeral
+# storage (e2fsprogs), the etcd tests run against, a static busybox for test images, and haproxy
+# as the load balancer benchmarks' peer.
 # awscli is Debian's aws CLI v2 (/usr/bin/aws): the tests use it for `aws logs tail`, which the
 # v1 CLI lacks; the aws on PATH (v1 here) is used for everything else.
-packages=(runc nftables iproute2 etcd-server busybox-static haproxy file awscli)
+packages=(runc nftables iproute2 e2fsprogs etcd-server busybox-static haproxy file awscli)
 gvisor_version=v0.0.0-20260905035102-160fafc42237
 
 log() { echo "setup: $*" >&2; }
