@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -95,18 +94,7 @@ func reapTasks(t *testing.T, dataDir string) {
 // never stopped), deepest first, so the test's temporary directory can be removed.
 func unmountUnder(t *testing.T, dir string) {
 	t.Helper()
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Errorf("read mountinfo: %v", err)
-		return
-	}
-	var points []string
-	for _, line := range strings.Split(string(data), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) > 4 && strings.HasPrefix(fields[4], dir+"/") {
-			points = append(points, fields[4])
-		}
-	}
+	points := hostMounts(t, dir)
 	sort.Sort(sort.Reverse(sort.StringSlice(points)))
 	for _, p := range points {
 		if err := syscall.Unmount(p, syscall.MNT_DETACH); err != nil {

@@ -240,24 +240,19 @@ func hostLeaks(t *testing.T, dataDir string, cgroupDirs []string) []string {
 			}
 		}
 	}
-	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// A VPC's router is the VPC's, not a task's: it lingers after the last task
 	// (--vpc-router-linger; TestVPCChurnLeavesNothing sees it go).
 	// The agent keeps two tasks' filesystems ready, mounted in its pool.
 	routers := filepath.Join(dataDir, "net", "netns", "vpc") + "/"
 	pool := filepath.Join(dataDir, "agent", "scratch-pool") + "/"
 	ready := 0
-	for _, line := range strings.Split(string(mountinfo), "\n") {
-		f := strings.Fields(line)
+	for _, m := range hostMounts(t, dataDir) {
 		switch {
-		case len(f) <= 4 || !strings.HasPrefix(f[4], dataDir+"/") || strings.HasPrefix(f[4], routers):
-		case strings.HasPrefix(f[4], pool) && ready < 2:
+		case strings.HasPrefix(m, routers):
+		case strings.HasPrefix(m, pool) && ready < 2:
 			ready++
 		default:
-			leaks = append(leaks, "mount "+line)
+			leaks = append(leaks, "mount "+m)
 		}
 	}
 	// Every task filesystem's loop device goes when it is unmounted.

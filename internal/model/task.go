@@ -63,10 +63,7 @@ func (t Task) EphemeralGiB() int {
 	if t.EphemeralStorageGiB > 0 {
 		return t.EphemeralStorageGiB
 	}
-	if es := t.Overrides.EphemeralStorage; es != nil {
-		return es.SizeInGiB
-	}
-	return DefaultEphemeralStorageGiB
+	return EphemeralStorageFor(TaskDefinition{}, t.Overrides)
 }
 
 // EphemeralStorageFor is the ephemeral storage in GiB of a task of td run with overrides o.
