@@ -63,7 +63,16 @@ func run(ctx context.Context, bin string, total, count, workers, peerWorkers int
 	}
 	defer raw.Close(cleanup)
 
+	comms := []string{"gantry", "gantry-shim"}
+	c0, err := bench.SampleCPU(comms...)
+	if err != nil {
+		return err
+	}
 	gElapsed, server, all, berr := gantryBurst(ctx, g, total, count, workers, poll)
+	c1, err := bench.SampleCPU(comms...)
+	if err != nil {
+		return err
+	}
 	if len(all) > 0 {
 		if err := g.StopTasks(cleanup, all, 8, 5*time.Minute); err != nil {
 			fmt.Fprintln(os.Stderr, "stop tasks:", err)
@@ -75,7 +84,15 @@ func run(ctx context.Context, bin string, total, count, workers, peerWorkers int
 	if berr != nil {
 		return berr
 	}
+	r0, err := bench.SampleCPU()
+	if err != nil {
+		return err
+	}
 	rElapsed, err := rawBurst(ctx, raw, total, peerWorkers)
+	if err != nil {
+		return err
+	}
+	r1, err := bench.SampleCPU()
 	if err != nil {
 		return err
 	}
@@ -84,6 +101,9 @@ func run(ctx context.Context, bin string, total, count, workers, peerWorkers int
 	fmt.Printf("gantry   %6.1f tasks/s  (server: first createdAt -> last startedAt: %s)\n", sRate, server.Round(time.Millisecond))
 	fmt.Printf("raw runc %6.1f tasks/s  (%d runc run --detach, %d at a time: %s)\n", rRate, total, peerWorkers, rElapsed.Round(time.Millisecond))
 	fmt.Printf("gantry / raw runc: %.2fx the rate (goal: gantry >= 50 tasks/s)\n", gRate/rRate)
+	// On 2 CPUs a burst is CPU-bound: CPU per start sets the rate.
+	fmt.Printf("CPU per task start, gantry:   %s\n", c1.Sub(c0).PerTask(total, comms...))
+	fmt.Printf("CPU per task start, raw runc: %s\n", r1.Sub(r0).PeerPerTask(total))
 	fmt.Printf("after: %s\n", bench.Load())
 	return nil
 }

@@ -38,7 +38,12 @@ func main() {
 type sample struct {
 	client, server, runTask    time.Duration
 	queue, pull, start, report time.Duration // createdAt→pullStarted→pullStopped→startedAt→seen
+	cpu                        bench.CPUSample
 }
+
+// comms are the processes whose CPU a start is split into, beside this program's own (the SDK
+// client and its polls): the server, and the tasks' shims with the runc runs they reaped.
+var comms = []string{"gantry", "gantry-shim"}
 
 func run(ctx context.Context, bin string, n, warmup int, poll, settle time.Duration) (err error) {
 	if err := bench.BecomeSubreaper(); err != nil {
@@ -63,6 +68,7 @@ func run(ctx context.Context, bin string, n, warmup int, poll, settle time.Durat
 
 	var gs []sample
 	var runs, createStarts []time.Duration
+	var gCPU, rCPU bench.CPUSample
 	for i := range warmup - 1 + n {
 		measured := i >= warmup-1
 		time.Sleep(settle)
@@ -72,18 +78,19 @@ func run(ctx context.Context, bin string, n, warmup int, poll, settle time.Durat
 		}
 		id := "lat" + strconv.Itoa(i)
 		time.Sleep(settle)
-		d1, err := rawOnce(ctx, raw, id+"r", bench.RunDetach)
+		d1, c1, err := rawOnce(ctx, raw, id+"r", bench.RunDetach)
 		if err != nil {
 			return err
 		}
 		time.Sleep(settle)
-		d2, err := rawOnce(ctx, raw, id+"c", bench.CreateStart)
+		d2, _, err := rawOnce(ctx, raw, id+"c", bench.CreateStart)
 		if err != nil {
 			return err
 		}
 		if measured {
 			gs = append(gs, s)
 			runs, createStarts = append(runs, d1), append(createStarts, d2)
+			gCPU, rCPU = gCPU.Add(s.cpu), rCPU.Add(c1)
 		}
 	}
 	if err := g.WaitRuntimeEmpty(ctx, time.Minute); err != nil {
@@ -123,12 +130,19 @@ func run(ctx context.Context, bin string, n, warmup int, poll, settle time.Durat
 		return paired[min(max(int(math.Ceil(p*float64(len(paired))))-1, 0), len(paired)-1)]
 	}
 	fmt.Printf("paired gantry client / runc run, per iteration: p50 %.2fx  p90 %.2fx\n", at(0.5), at(0.9))
+	// The machine has 2 CPUs: what the client's polls cost is taken from the start it watches.
+	fmt.Printf("CPU per start, RunTask -> seen RUNNING: %s\n", gCPU.PerTask(len(gs), comms...))
+	fmt.Printf("CPU per start, raw runc run:            %s\n", rCPU.PeerPerTask(len(gs)))
 	fmt.Printf("after: %s\n", bench.Load())
 	return nil
 }
 
 // gantryOnce runs one task, times it to RUNNING, then stops it and waits (untimed).
 func gantryOnce(ctx context.Context, g *bench.Gantry, poll time.Duration) (sample, error) {
+	c0, err := bench.SampleCPU(comms...)
+	if err != nil {
+		return sample{}, err
+	}
 	start := time.Now()
 	arns, err := g.RunTasks(ctx, 1)
 	if err != nil {
@@ -137,6 +151,10 @@ func gantryOnce(ctx context.Context, g *bench.Gantry, poll time.Duration) (sampl
 	called := time.Since(start)
 	seen, err := g.WaitRunning(ctx, arns, poll, time.Minute)
 	defer func() { _ = g.StopTasks(context.WithoutCancel(ctx), arns, 1, time.Minute) }()
+	if err != nil {
+		return sample{}, err
+	}
+	c1, err := bench.SampleCPU(comms...)
 	if err != nil {
 		return sample{}, err
 	}
@@ -150,18 +168,28 @@ func gantryOnce(ctx context.Context, g *bench.Gantry, poll time.Duration) (sampl
 		pull:   ts(t.PullStoppedAt).Sub(ts(t.PullStartedAt)),
 		start:  ts(t.StartedAt).Sub(ts(t.PullStoppedAt)),
 		report: o.Seen.Sub(ts(t.StartedAt)),
+		cpu:    c1.Sub(c0),
 	}, nil
 }
 
-// rawOnce writes a bundle (untimed), starts it with runc (timed), then removes it (untimed).
-func rawOnce(ctx context.Context, raw *bench.RawRunc, id string, mode bench.PeerMode) (time.Duration, error) {
+// rawOnce writes a bundle (untimed), starts it with runc (timed, with the CPU it took), then
+// removes it (untimed).
+func rawOnce(ctx context.Context, raw *bench.RawRunc, id string, mode bench.PeerMode) (time.Duration, bench.CPUSample, error) {
 	bundle, err := raw.Bundle(id)
 	if err != nil {
-		return 0, err
+		return 0, bench.CPUSample{}, err
+	}
+	c0, err := bench.SampleCPU()
+	if err != nil {
+		return 0, bench.CPUSample{}, err
 	}
 	d, err := raw.Start(ctx, id, bundle, mode)
 	if err != nil {
-		return 0, err
+		return 0, bench.CPUSample{}, err
 	}
-	return d, raw.Remove(context.WithoutCancel(ctx), id)
+	c1, err := bench.SampleCPU()
+	if err != nil {
+		return 0, bench.CPUSample{}, err
+	}
+	return d, c1.Sub(c0), raw.Remove(context.WithoutCancel(ctx), id)
 }
