@@ -20,17 +20,17 @@ const clockTick = 10 * time.Millisecond
 type CPUSample struct {
 	// Busy is all CPUs' non-idle time: user, nice, system, irq, softirq and steal.
 	Busy time.Duration
-	// busyAfter and selfAfter are Busy and Self read again once the processes were read: a window
-	// starts there, so reading /proc (a few ms with many processes) is not counted in it.
-	busyAfter, selfAfter, childrenAfter time.Duration
-	// ByComm is the CPU of the live processes of each name asked for, children they reaped
-	// included (a shim's `runc run` calls are counted in the shim's).
-	ByComm map[string]time.Duration
 	// Self is this process's own CPU, without its children: the benchmark's SDK client.
 	Self time.Duration
 	// Children is the CPU of this process's children it reaped: the peer's `runc run` calls
 	// (the peer's containers are reaped after a window, when they are removed).
 	Children time.Duration
+	// ByComm is the CPU of the live processes of each name asked for, children they reaped
+	// included (a shim's `runc run` calls are counted in the shim's).
+	ByComm map[string]time.Duration
+	// busyAfter, selfAfter and childrenAfter are read again once the processes were read: a
+	// window starts there, so reading /proc (a few ms with many processes) is not counted in it.
+	busyAfter, selfAfter, childrenAfter time.Duration
 }
 
 // SampleCPU reads /proc/stat and the processes named in comms.
