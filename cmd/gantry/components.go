@@ -55,6 +55,7 @@ type hostFlags struct {
 	vpcRouterLinger  time.Duration
 	imageCleanupAge  time.Duration
 	ephemeralLimit   bool
+	diskReserve      int64
 }
 
 func (h *hostFlags) register(fs *flag.FlagSet) {
@@ -63,6 +64,8 @@ func (h *hostFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&h.imageCleanupAge, "image-cleanup-age", agent.DefaultImageCleanupAge, "how long a cached image stays after the last task here pulled it before it is removed, unless a task still uses it (0: keep every image)")
 	fs.BoolVar(&h.ephemeralLimit, "ephemeral-storage-limit", true, "give each task a filesystem of its ephemeralStorage size (default 20 GiB) for its writable layers and volumes, "+
 		"as Fargate does (needs loop devices and mkfs.ext4); false lets tasks write to the data dir's filesystem without a limit")
+	fs.Int64Var(&h.diskReserve, "disk-reserve", agent.DefaultDiskReserveMiB, "MiB of the data dir's filesystem kept free for gantry and the running tasks, with --ephemeral-storage-limit: "+
+		"the tasks' filesystems are thin, so while less is free no task starts and the task using the most ephemeral storage is stopped (TerminationNotice), one at a time (0: no guard)")
 	fs.StringVar(&h.initBinary, "init-binary", "", "static binary bind-mounted as a task's init (initProcessEnabled); default gantry-shim beside this binary")
 	fs.Float64Var(&h.cpuOvercommit, "cpu-overcommit", scheduler.DefaultOvercommit.CPU, "how far task cpu reservations may exceed the host's cpu (each task keeps its own quota)")
 	fs.Float64Var(&h.memoryOvercommit, "memory-overcommit", scheduler.DefaultOvercommit.Memory, "how far task memory reservations may exceed the host's memory (1: never)")
@@ -178,6 +181,7 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 		VPCRouterLinger:   lingerFlag(f.host.vpcRouterLinger),
 		ImageCleanupAge:   lingerFlag(f.host.imageCleanupAge),
 		EphemeralStorage:  f.host.ephemeralLimit,
+		DiskReserveMiB:    orNone(f.host.diskReserve),
 		CPU:               f.host.hostCPU,
 		MemoryMiB:         f.host.hostMemory,
 		ReserveCPU:        orNone(f.host.reserveCPU),
@@ -214,7 +218,8 @@ func lingerFlag(d time.Duration) time.Duration {
 	return d
 }
 
-// orNone maps the flag's 0 ("keep nothing back") to the agent's "none" (negative).
+// orNone maps a reserve flag's 0 ("keep nothing back", "no disk guard") to the agent's "none"
+// (negative).
 func orNone(v int64) int64 {
 	if v == 0 {
 		return -1

@@ -52,6 +52,11 @@ type Config struct {
 	// that writes more gets ENOSPC as on Fargate. It needs loop devices. Without it tasks write
 	// to StateDir's filesystem without a limit.
 	EphemeralStorage bool
+	// DiskReserveMiB is how much of the host's filesystem under StateDir the disk guard keeps
+	// free, with EphemeralStorage (diskguard.go): DefaultDiskReserveMiB when zero, no guard
+	// when negative. DiskCheckInterval is how often it looks; default a second.
+	DiskReserveMiB    int64
+	DiskCheckInterval time.Duration
 	// HostID names the host; when empty it is read from (or made and saved in) StateDir.
 	HostID string
 	// LocalRegistryHost receives ECR image references, e.g. "127.0.0.1:4566".
@@ -133,6 +138,12 @@ func New(cfg Config) *Agent {
 	if cfg.ImageCleanupAge == 0 {
 		cfg.ImageCleanupAge = DefaultImageCleanupAge
 	}
+	if cfg.DiskReserveMiB == 0 {
+		cfg.DiskReserveMiB = DefaultDiskReserveMiB
+	}
+	if cfg.DiskCheckInterval <= 0 {
+		cfg.DiskCheckInterval = defaultDiskCheck
+	}
 	if cfg.OrphanGrace <= 0 {
 		cfg.OrphanGrace = 5 * time.Second
 	}
@@ -193,7 +204,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if a.cfg.EphemeralStorage {
 		p, err := scratch.New(scratch.Config{Dir: filepath.Join(a.cfg.StateDir, "scratch-pool"),
-			ReadyBytes: model.DefaultEphemeralStorageGiB * scratch.GiB, Ready: scratchReady, Log: a.log})
+			ReadyBytes: model.DefaultEphemeralStorageGiB * scratch.GiB, Ready: scratchReady,
+			Reserve: max(a.cfg.DiskReserveMiB, 0) << 20, Log: a.log})
 		if err != nil {
 			return fmt.Errorf("ephemeral storage: %w", err)
 		}
@@ -211,6 +223,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	var hb sync.WaitGroup
 	hb.Go(func() { a.heartbeat(ctx, host.ID) })
+	if a.scratch != nil && a.cfg.DiskReserveMiB > 0 {
+		hb.Go(func() { a.guardDisk(ctx, a.cfg.DiskReserveMiB<<20) })
+	}
 	if p, ok := a.cfg.Puller.(ImagePruner); ok && a.cfg.ImageCleanupAge > 0 {
 		hb.Go(func() { a.pruneImages(ctx, p) })
 	}

@@ -20,7 +20,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -35,8 +37,15 @@ type Config struct {
 	// With Ready 0 every filesystem is made when it is attached.
 	ReadyBytes int64
 	Ready      int
-	Log        *slog.Logger
+	// Reserve is how many bytes of the host's filesystem under Dir Attach keeps free: with less
+	// free it refuses (ErrDiskPressure). The tasks' filesystems are thin (sparse), so together
+	// they may promise more than the host has; gantry's own state shares the host's. 0: never.
+	Reserve int64
+	Log     *slog.Logger
 }
+
+// ErrDiskPressure is Attach's refusal while the host's filesystem has less than the reserve free.
+var ErrDiskPressure = errors.New("host disk under its reserve")
 
 // Pool makes and mounts task filesystems. Its methods are safe for concurrent use.
 type Pool struct {
@@ -127,6 +136,11 @@ func (p *Pool) Attach(target string, size int64) error {
 	if size <= 0 {
 		return fmt.Errorf("scratch: size %d bytes", size)
 	}
+	if p.cfg.Reserve > 0 {
+		if free, err := p.Free(); err == nil && free < p.cfg.Reserve {
+			return fmt.Errorf("scratch: %w: %d MiB free on the host, the reserve is %d MiB", ErrDiskPressure, free>>20, p.cfg.Reserve>>20)
+		}
+	}
 	if err := os.MkdirAll(target, 0o700); err != nil {
 		return fmt.Errorf("scratch: %w", err)
 	}
@@ -145,6 +159,30 @@ func (p *Pool) Attach(target string, size int64) error {
 		}
 	}
 	return d.take(target)
+}
+
+// Free is how many bytes the host's filesystem under the pool's directory has free.
+func (p *Pool) Free() (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(p.cfg.Dir, &st); err != nil {
+		return 0, fmt.Errorf("scratch: %w", err)
+	}
+	return int64(st.Bavail) * st.Bsize, nil
+}
+
+// Used is how many bytes the task filesystem mounted at target uses; ok is false when no
+// filesystem of its own is mounted there (a task not started yet, or without one), as the
+// host's would be measured instead.
+func Used(target string) (used int64, ok bool) {
+	var t, parent syscall.Stat_t
+	if syscall.Stat(target, &t) != nil || syscall.Stat(filepath.Dir(target), &parent) != nil || t.Dev == parent.Dev {
+		return 0, false
+	}
+	var st syscall.Statfs_t
+	if syscall.Statfs(target, &st) != nil {
+		return 0, false
+	}
+	return int64(st.Blocks-st.Bfree) * st.Bsize, true
 }
 
 // Detach unmounts the filesystem at target, which frees its space. It needs no Pool, so it

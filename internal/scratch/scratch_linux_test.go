@@ -47,6 +47,19 @@ func mounted(t *testing.T, target string) bool {
 	return false
 }
 
+// privateTmpfs mounts a tmpfs of size for the test alone: its free space moves with nothing
+// else running on the machine.
+func privateTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	testutil.RequireRoot(t)
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	return dir
+}
+
 // fill writes to dir until the filesystem refuses, and returns how much it took.
 func fill(t *testing.T, path string) (int64, error) {
 	t.Helper()
@@ -74,12 +87,7 @@ func fill(t *testing.T, path string) (int64, error) {
 // detaching frees the loop device and every byte of its file. The pool's files are on a tmpfs
 // of the test's own, so that its free space moves with nothing else running on the machine.
 func TestAttachLimitsAndFrees(t *testing.T) {
-	testutil.RequireRoot(t)
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=512m"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	dir := privateTmpfs(t, "512m")
 	p, err := New(Config{Dir: filepath.Join(dir, "pool"), ReadyBytes: testSize, Ready: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -256,3 +264,72 @@ func BenchmarkAttachReady(b *testing.B) { benchmarkAttach(b, 2) }
 
 // BenchmarkAttachMade is the cost without one ready: mkfs.ext4, the loop device, the mount.
 func BenchmarkAttachMade(b *testing.B) { benchmarkAttach(b, 0) }
+
+// TestReserve: Attach refuses while the host's filesystem has less than the reserve free, and
+// accepts again once it has; Used measures a task's own filesystem and nothing else.
+func TestReserve(t *testing.T) {
+	dir := privateTmpfs(t, "256m")
+	p, err := New(Config{Dir: filepath.Join(dir, "pool"), ReadyBytes: testSize, Ready: 1, Reserve: 128 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	first := filepath.Join(dir, "task1", "scratch")
+	if _, ok := Used(first); ok {
+		t.Fatal("Used measured a directory with no filesystem of its own")
+	}
+	if err := p.Attach(first, testSize); err != nil {
+		t.Fatal(err)
+	}
+	defer Detach(first)
+	before, ok := Used(first)
+	if !ok {
+		t.Fatal("Used: no filesystem at the target")
+	}
+	// The task writes 48 MiB: its own filesystem shows it, and the host's has about 208 MiB
+	// minus that free, still above the reserve.
+	w, err := os.Create(filepath.Join(first, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := bytes.Repeat([]byte{0x5a}, 1<<20)
+	for range 48 {
+		if _, err := w.Write(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Sync()
+	if used, _ := Used(first); used-before < 40<<20 {
+		t.Fatalf("Used %d bytes after writing 48 MiB (%d before)", used, before)
+	}
+	// Something else on the host takes it under the reserve: the next task is refused.
+	hog := filepath.Join(dir, "hog")
+	if err := os.WriteFile(hog, bytes.Repeat([]byte{1}, 96<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	free, err := p.Free()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if free >= 128<<20 {
+		t.Fatalf("%d MiB free after the hog, want under the reserve", free>>20)
+	}
+	second := filepath.Join(dir, "task2", "scratch")
+	if err := p.Attach(second, testSize); !errors.Is(err, ErrDiskPressure) {
+		Detach(second)
+		t.Fatalf("Attach with %d MiB free and a 128 MiB reserve: %v, want ErrDiskPressure", free>>20, err)
+	}
+	if mounted(t, second) {
+		t.Fatal("a refused filesystem was mounted")
+	}
+	if err := os.Remove(hog); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Attach(second, testSize); err != nil {
+		t.Fatalf("Attach once the space is back: %v", err)
+	}
+	Detach(second)
+}

@@ -98,7 +98,7 @@ func (r *Runner) serveEndpoint(ctx context.Context) error {
 	et := EndpointTask{Assignment: r.cfg.Assignment, NetNSPath: ns,
 		CredentialsID: r.credentialsID, TaskRoleARN: taskRole(r.cfg.Assignment), State: r.State}
 	if r.cfg.Scratch != nil {
-		et.StorageDir = scratchDir(r.cfg.StateDir)
+		et.StorageDir = ScratchDir(r.cfg.StateDir)
 	}
 	return r.cfg.Endpoint.Serve(ctx, et)
 }

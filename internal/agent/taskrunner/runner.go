@@ -133,6 +133,7 @@ type eventKind int
 const (
 	evExit eventKind = iota
 	evHealth
+	evEvict
 )
 
 type event struct {
@@ -141,6 +142,8 @@ type event struct {
 	status runtime.ContainerStatus
 	err    error
 	health string
+	// stop is why the agent evicts the task (evEvict).
+	stop stopCause
 }
 
 // New returns a runner for the assignment; it does nothing until Run.
@@ -189,6 +192,18 @@ func (r *Runner) Update(a model.Assignment) {
 	select {
 	case r.wake <- struct{}{}:
 	default:
+	}
+}
+
+// Evict asks the task to stop for a reason of the host's (the agent's disk guard), with that
+// stop code and reason. It returns false when the runner cannot take it now; the caller asks
+// again later.
+func (r *Runner) Evict(code, reason string) bool {
+	select {
+	case r.events <- event{kind: evEvict, stop: stopCause{Code: code, Reason: reason}}:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -290,8 +305,13 @@ func (r *Runner) waitEvent(ctx context.Context, deadline time.Time) {
 	}
 }
 
-// apply records a container event and reports it.
+// apply records a container event, or an eviction, and reports it.
 func (r *Runner) apply(ctx context.Context, ev event) {
+	if ev.kind == evEvict {
+		r.fail(ev.stop.Code, ev.stop.Reason)
+		r.report(ctx)
+		return
+	}
 	c := r.container(ev.name)
 	if c == nil {
 		return

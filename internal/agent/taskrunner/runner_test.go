@@ -430,6 +430,25 @@ func TestStopSignalsAndTimeout(t *testing.T) {
 	}
 }
 
+// TestEvict: the agent's eviction stops a running task as a stop does (its containers get their
+// stop signal) and the task reports why: the stop code and reason the agent gave.
+func TestEvict(t *testing.T) {
+	h := newHarness(t)
+	a := assignment(app("web"))
+	run := h.start(t, a, false)
+	h.waitStatus(t, a.Task.ID, model.TaskRunning)
+	if !run.r.Evict(model.StopTerminationNotice, "host disk") {
+		t.Fatal("Evict refused")
+	}
+	r := h.waitStatus(t, a.Task.ID, model.TaskStopped)
+	if !r.StopRequested || r.StopCode != model.StopTerminationNotice || r.StoppedReason != "host disk" {
+		t.Errorf("stopped with %v %q %q, want the eviction's code and reason", r.StopRequested, r.StopCode, r.StoppedReason)
+	}
+	if c := containerOf(r, "web"); exitCode(c) != 143 { // SIGTERM
+		t.Errorf("web = %+v, want stopped by SIGTERM", c)
+	}
+}
+
 func TestVolumesReachContainers(t *testing.T) {
 	h := newHarness(t)
 	w := app("writer")

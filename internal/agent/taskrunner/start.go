@@ -130,7 +130,7 @@ func (r *Runner) prepare(imgs map[string]image.Image, secrets map[string]contain
 	}
 	data := r.cfg.StateDir
 	if r.cfg.Scratch != nil {
-		data = scratchDir(r.cfg.StateDir)
+		data = ScratchDir(r.cfg.StateDir)
 		if err := r.cfg.Scratch.Attach(data, int64(a.Task.EphemeralGiB())*scratch.GiB); err != nil {
 			return fmt.Errorf("ephemeral storage: %w", err)
 		}
@@ -175,10 +175,10 @@ func (r *Runner) prepare(imgs map[string]image.Image, secrets map[string]contain
 	return r.save()
 }
 
-// scratchDir is where a task's own filesystem is mounted: its containers' writable layers
+// ScratchDir is where a task's own filesystem is mounted: its containers' writable layers
 // (containers/<name>) and its volumes (volumes/<name>). A task without one (no Scratch, or
 // started by an older gantry) has them in its state directory itself.
-func scratchDir(stateDir string) string { return filepath.Join(stateDir, "scratch") }
+func ScratchDir(stateDir string) string { return filepath.Join(stateDir, "scratch") }
 
 // startSandbox begins making the sandbox (cgroup, shim) beside the other start steps, once: it
 // needs nothing from them but the path of the task's network namespace.

@@ -159,7 +159,7 @@ func Release(ctx context.Context, cfg ReleaseConfig, taskID string, containers [
 	if err := cfg.Runtime.DeleteTask(ctx, taskID); err != nil {
 		errs = append(errs, fmt.Errorf("delete sandbox: %w", err))
 	}
-	for _, data := range []string{cfg.StateDir, scratchDir(cfg.StateDir)} {
+	for _, data := range []string{cfg.StateDir, ScratchDir(cfg.StateDir)} {
 		seen := map[string]bool{}
 		for _, n := range containers {
 			seen[n] = true
@@ -175,7 +175,7 @@ func Release(ctx context.Context, cfg ReleaseConfig, taskID string, containers [
 			}
 		}
 	}
-	if err := scratch.Detach(scratchDir(cfg.StateDir)); err != nil {
+	if err := scratch.Detach(ScratchDir(cfg.StateDir)); err != nil {
 		errs = append(errs, fmt.Errorf("ephemeral storage: %w", err))
 	}
 	if err := cfg.Network.Release(ctx, taskID); err != nil {

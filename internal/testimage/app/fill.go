@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 )
 
 // fill reports the size of dir's filesystem, takes all its free space with fallocate (which
@@ -35,3 +36,26 @@ func fill(dir string) {
 
 // isOther reports an error that is not the filesystem being full.
 func isOther(err error) bool { return err != nil && !errors.Is(err, syscall.ENOSPC) }
+
+// grow writes mib MiB of data (not holes: the host's disk must pay for it) into a file in dir,
+// syncs it, prints how much it wrote, and sleeps: a task whose storage takes real space.
+func grow(dir string, mib int) {
+	f, err := os.CreateTemp(dir, "grow-*")
+	check(err)
+	buf := make([]byte, 1<<20)
+	for i := range buf {
+		buf[i] = byte(i*7 + 1)
+	}
+	n := 0
+	var werr error
+	for ; n < mib && werr == nil; n++ {
+		_, werr = f.Write(buf)
+	}
+	if werr == nil {
+		werr = f.Sync()
+	}
+	fmt.Printf("grew %s by %d MiB: %v\n", dir, n, werr)
+	for { // a bare select{} would be a deadlock to Go's runtime
+		time.Sleep(time.Hour)
+	}
+}

@@ -1,5 +1,5 @@
 // Command app is the program inside gantry's test images; its first argument picks a behaviour
-// (serve, env, exit, sleep, alloc, ignore-term, caps, print, flood, cat, write, ls, whoami, pwd, get, fill).
+// (serve, env, exit, sleep, alloc, ignore-term, caps, print, flood, cat, write, ls, whoami, pwd, get, fill, grow).
 package main
 
 import (
@@ -71,6 +71,8 @@ func main() {
 		get(arg(args, 0, ""), atoi(arg(args, 1, "60")))
 	case "fill":
 		fill(arg(args, 0, "/"))
+	case "grow":
+		grow(arg(args, 0, "/"), atoi(arg(args, 1, "1")))
 	case "pwd":
 		wd, err := os.Getwd()
 		check(err)
