@@ -230,8 +230,29 @@ func TestInitProcess(t *testing.T) {
 func TestExec(t *testing.T) {
 	e := newEnv(t)
 	task := e.newTask(t, runtime.TaskSpec{})
-	e.start(t, task, e.container("app", "/testprog", "sleep", "1h"))
-	res, err := e.rt.Exec(t.Context(), task, "app", runtime.ExecSpec{Args: []string{"/testprog", "exit", "4"}})
+	app := e.container("app", "/testprog", "sleep", "1h")
+	const secret = "s3cr3t-value-of-the-task"
+	app.Env = []string{"DB_PASSWORD=" + secret, "PLAIN=1"}
+	e.start(t, task, app)
+	// The bundle keeps no environment once the container runs (it holds the task's secrets), yet
+	// an exec gets the container's, as `runc exec` does from the bundle, plus its own.
+	bundles, _ := filepath.Glob(filepath.Join(e.cfg.StateRoot, "tasks", task, "containers", "app", "config.json"))
+	if len(bundles) != 1 {
+		t.Fatalf("bundle of the container: %v", bundles)
+	}
+	if b, err := os.ReadFile(bundles[0]); err != nil || strings.Contains(string(b), secret) || !strings.Contains(string(b), "/testprog") {
+		t.Fatalf("bundle after the start (err %v): the environment is still there, or the bundle is gone:\n%s", err, b)
+	}
+	res, err := e.rt.Exec(t.Context(), task, "app", runtime.ExecSpec{Args: []string{"/testprog", "env"}, Env: []string{"EXTRA=2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"DB_PASSWORD=" + secret, "PLAIN=1", "EXTRA=2"} {
+		if res.ExitCode != 0 || !strings.Contains(string(res.Output), want+"\n") {
+			t.Fatalf("exec env = %+v, want %s in:\n%s", res, want, res.Output)
+		}
+	}
+	res, err = e.rt.Exec(t.Context(), task, "app", runtime.ExecSpec{Args: []string{"/testprog", "exit", "4"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,6 +20,11 @@ type shimContainer struct {
 	ociID  string
 	dir    string
 	exited chan struct{} // closed once the exit is recorded
+
+	// process is the container's process as its bundle had it, environment included, once the
+	// bundle's copy was scrubbed of it (scrubBundle); execs start from it. Set before the
+	// container is RUNNING, never changed after.
+	process *specs.Process
 
 	mu     sync.Mutex
 	rec    containerRecord
@@ -105,6 +111,9 @@ func (s *shim) launch(ctx context.Context, c *shimContainer) (reaping bool, err 
 	pid, err := readPidFile(pidFile)
 	if err == nil {
 		err = s.limitTaskCPU()
+	}
+	if err == nil && s.oci.Kind == ociRunc {
+		c.process, err = scrubBundle(filepath.Join(c.dir, "config.json"))
 	}
 	if err != nil {
 		outR.Close()
@@ -302,4 +311,24 @@ func (s *shim) wait(name string) (*containerRecord, error) {
 	<-c.exited
 	rec := c.snapshot()
 	return &rec, nil
+}
+
+// scrubBundle takes the environment out of a started container's bundle and returns the
+// bundle's process as it was. The environment holds the task's secrets; once runc has started
+// the container nothing reads the bundle's copy but `runc exec`, which is given the process from
+// memory instead (exec). runsc keeps the spec in its own state, so its bundles are left alone.
+func scrubBundle(path string) (*specs.Process, error) {
+	var spec specs.Spec
+	if err := readJSON(path, &spec); err != nil {
+		return nil, fmt.Errorf("scrub bundle: %w", err)
+	}
+	if spec.Process == nil {
+		return nil, errors.New("scrub bundle: no process")
+	}
+	p := *spec.Process
+	spec.Process.Env = nil
+	if err := writeJSONAtomic(path, &spec); err != nil {
+		return nil, fmt.Errorf("scrub bundle: %w", err)
+	}
+	return &p, nil
 }

@@ -2,16 +2,19 @@ package runtime
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -46,15 +49,29 @@ func (s *shim) exec(ctx context.Context, name string, spec *ExecSpec) (*ExecResu
 	pidFile := filepath.Join(c.dir, "exec-"+strconv.FormatUint(execSeq.Add(1), 10)+".pid")
 	defer os.Remove(pidFile)
 	args := []string{"exec", "--pid-file", pidFile}
-	for _, e := range spec.Env {
-		args = append(args, "--env", e)
+	var process *os.File // the read end of a pipe carrying the process, when it is given whole
+	if c.process != nil {
+		r, err := processPipe(c.process, spec)
+		if err != nil {
+			return nil, fmt.Errorf("exec in container %q: %w", name, err)
+		}
+		defer r.Close()
+		process = r
+		args = append(args, "--process", "/proc/self/fd/3", c.ociID)
+	} else {
+		for _, e := range spec.Env {
+			args = append(args, "--env", e)
+		}
+		args = append(append(args, c.ociID), spec.Args...)
 	}
-	args = append(append(args, c.ociID), spec.Args...)
 	// Not CommandContext: on timeout the process in the container is killed, so the runtime can
 	// still reap it and exit cleanly rather than leave an orphan behind.
 	cmd := s.oci.command(context.WithoutCancel(ctx), args...)
 	out := &limitedBuffer{max: limit}
 	cmd.Stdout, cmd.Stderr = out, out
+	if process != nil {
+		cmd.ExtraFiles = []*os.File{process}
+	}
 	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("exec in container %q: %w", name, err)
@@ -79,6 +96,29 @@ func (s *shim) exec(ctx context.Context, name string, spec *ExecSpec) (*ExecResu
 		return nil, fmt.Errorf("exec in container %q: %w", name, err)
 	}
 	return res, nil
+}
+
+// processPipe returns the read end of a pipe from which the OCI runtime reads the exec's process:
+// the container's own (user, capabilities, environment, limits) with the exec's arguments and
+// extra environment, as `runc exec` would make it from the bundle. It never touches the disk.
+func processPipe(base *specs.Process, spec *ExecSpec) (*os.File, error) {
+	p := *base
+	p.Args = slices.Clone(spec.Args)
+	p.Env = append(slices.Clone(base.Env), spec.Env...)
+	p.Terminal, p.ConsoleSize = false, nil
+	b, err := json.Marshal(&p)
+	if err != nil {
+		return nil, err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	go func() { // a large environment may not fit the pipe's buffer before the runtime reads
+		_, _ = w.Write(b)
+		w.Close()
+	}()
+	return r, nil
 }
 
 // killExec kills the exec'd process, or the runtime itself if it has not started one yet.
