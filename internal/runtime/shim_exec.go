@@ -49,14 +49,14 @@ func (s *shim) exec(ctx context.Context, name string, spec *ExecSpec) (*ExecResu
 	pidFile := filepath.Join(c.dir, "exec-"+strconv.FormatUint(execSeq.Add(1), 10)+".pid")
 	defer os.Remove(pidFile)
 	args := []string{"exec", "--pid-file", pidFile}
-	var process *os.File // the read end of a pipe carrying the process, when it is given whole
+	var processR *os.File // the read end of a pipe carrying the process, when it is given whole
 	if c.process != nil {
 		r, err := processPipe(c.process, spec)
 		if err != nil {
 			return nil, fmt.Errorf("exec in container %q: %w", name, err)
 		}
 		defer r.Close()
-		process = r
+		processR = r
 		args = append(args, "--process", "/proc/self/fd/3", c.ociID)
 	} else {
 		for _, e := range spec.Env {
@@ -69,8 +69,8 @@ func (s *shim) exec(ctx context.Context, name string, spec *ExecSpec) (*ExecResu
 	cmd := s.oci.command(context.WithoutCancel(ctx), args...)
 	out := &limitedBuffer{max: limit}
 	cmd.Stdout, cmd.Stderr = out, out
-	if process != nil {
-		cmd.ExtraFiles = []*os.File{process}
+	if processR != nil {
+		cmd.ExtraFiles = []*os.File{processR}
 	}
 	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
