@@ -69,8 +69,9 @@ type shim struct {
 	cpuLimit    sync.Once
 	cpuLimitErr error
 
-	// reapers counts the goroutines that wait for container exits; shutdown waits for them, so
-	// no OCI runtime command runs after the shim has answered.
+	// reapers counts the goroutines that wait for container exits or scrub bundles; shutdown
+	// waits for them, so no OCI runtime command runs, and no bundle is written, after the shim
+	// has answered.
 	reapers sync.WaitGroup
 
 	mu         sync.Mutex

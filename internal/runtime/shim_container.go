@@ -21,14 +21,13 @@ type shimContainer struct {
 	dir    string
 	exited chan struct{} // closed once the exit is recorded
 
-	// process is the container's process as its bundle had it, environment included, once the
-	// bundle's copy was scrubbed of it (scrubBundle); execs start from it. Set before the
-	// container is RUNNING, never changed after.
-	process *specs.Process
-
 	mu     sync.Mutex
 	rec    containerRecord
 	reaped bool // the init's pid is no longer ours to signal
+	// process is the container's process as its bundle had it, environment included, from just
+	// before the bundle's copy was scrubbed of it (scrub); execs start from it. Nil until then:
+	// the bundle still has it.
+	process *specs.Process
 }
 
 func (c *shimContainer) snapshot() containerRecord {
@@ -112,9 +111,6 @@ func (s *shim) launch(ctx context.Context, c *shimContainer) (reaping bool, err 
 	if err == nil {
 		err = s.limitTaskCPU()
 	}
-	if err == nil && s.oci.Kind == ociRunc {
-		c.process, err = scrubBundle(filepath.Join(c.dir, "config.json"))
-	}
 	if err != nil {
 		outR.Close()
 		errR.Close()
@@ -137,6 +133,14 @@ func (s *shim) launch(ctx context.Context, c *shimContainer) (reaping bool, err 
 		defer s.reapers.Done()
 		s.reap(c, pid, logs, containerOOMBase)
 	}()
+	if s.oci.Kind == ociRunc {
+		// Beside the start's reply, not in its way; shutdown waits for it.
+		s.reapers.Go(func() {
+			if err := c.scrub(); err != nil {
+				s.logger.Error("the container's bundle still holds its environment", "container", c.name, "err", err)
+			}
+		})
+	}
 	if err != nil {
 		<-c.exited
 		return true, err
@@ -313,22 +317,34 @@ func (s *shim) wait(name string) (*containerRecord, error) {
 	return &rec, nil
 }
 
-// scrubBundle takes the environment out of a started container's bundle and returns the
-// bundle's process as it was. The environment holds the task's secrets; once runc has started
-// the container nothing reads the bundle's copy but `runc exec`, which is given the process from
-// memory instead (exec). runsc keeps the spec in its own state, so its bundles are left alone.
-func scrubBundle(path string) (*specs.Process, error) {
+// scrub takes the environment out of a started container's bundle, keeping the bundle's process
+// in memory first. The environment holds the task's secrets; once runc has started the container
+// nothing reads the bundle's copy but `runc exec`, which is given the process from memory
+// instead (exec): until it is in memory, exec still finds it in the bundle, which is replaced
+// whole. runsc keeps the spec in its own state, so its bundles are left alone.
+func (c *shimContainer) scrub() error {
+	path := filepath.Join(c.dir, "config.json")
 	var spec specs.Spec
 	if err := readJSON(path, &spec); err != nil {
-		return nil, fmt.Errorf("scrub bundle: %w", err)
+		return fmt.Errorf("scrub bundle: %w", err)
 	}
 	if spec.Process == nil {
-		return nil, errors.New("scrub bundle: no process")
+		return errors.New("scrub bundle: no process")
 	}
 	p := *spec.Process
+	c.mu.Lock()
+	c.process = &p
+	c.mu.Unlock()
 	spec.Process.Env = nil
 	if err := writeJSONAtomic(path, &spec); err != nil {
-		return nil, fmt.Errorf("scrub bundle: %w", err)
+		return fmt.Errorf("scrub bundle: %w", err)
 	}
-	return &p, nil
+	return nil
+}
+
+// execProcess is the process execs start from; nil while the bundle still has it.
+func (c *shimContainer) execProcess() *specs.Process {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.process
 }

@@ -50,8 +50,8 @@ func (s *shim) exec(ctx context.Context, name string, spec *ExecSpec) (*ExecResu
 	defer os.Remove(pidFile)
 	args := []string{"exec", "--pid-file", pidFile}
 	var processR *os.File // the read end of a pipe carrying the process, when it is given whole
-	if c.process != nil {
-		r, err := processPipe(c.process, spec)
+	if base := c.execProcess(); base != nil {
+		r, err := processPipe(base, spec)
 		if err != nil {
 			return nil, fmt.Errorf("exec in container %q: %w", name, err)
 		}
