@@ -19,8 +19,8 @@ import (
 // keeps --disk-reserve of it free. Its data dir here is a 1.5 GiB filesystem of the test's own.
 // Two tasks write 250 MiB and then enough to take the host 150 MiB under the reserve: the
 // second, the bigger user, is stopped with TerminationNotice and its space comes back, while the
-// first runs on. Then something else takes the host's space: the first task is stopped the same way, and
-// a new task fails to start, until the space is back.
+// first runs on. Then something else takes the host's space: the first task is stopped the
+// same way, and a new task fails to start, until the space is back.
 func TestDiskGuard(t *testing.T) {
 	t.Parallel()
 	dataDir := smallFilesystem(t, 1536)
@@ -68,8 +68,8 @@ func TestDiskGuard(t *testing.T) {
 		t.Fatalf("the smaller user: %s, want it left RUNNING", taskState(got))
 	}
 
-	// Something else takes the host's space: 600 MiB more than the reserve allows, so it stays
-	// under even once the running task's 250 MiB are freed.
+	// Something else takes the host 400 MiB under the reserve, so it stays under even once the
+	// running task's 250 MiB are freed.
 	hog := filepath.Join(dataDir, "hog")
 	hogMiB := free() - reserveMiB + 400
 	if out, err := exec.Command("fallocate", "-l", strconv.FormatInt(hogMiB<<20, 10), hog).CombinedOutput(); err != nil {

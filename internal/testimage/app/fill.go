@@ -48,8 +48,10 @@ func grow(dir string, mib int) {
 	}
 	n := 0
 	var werr error
-	for ; n < mib && werr == nil; n++ {
-		_, werr = f.Write(buf)
+	for n < mib && werr == nil {
+		if _, werr = f.Write(buf); werr == nil {
+			n++
+		}
 	}
 	if werr == nil {
 		werr = f.Sync()
