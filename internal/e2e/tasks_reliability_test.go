@@ -213,9 +213,12 @@ func taskCgroupParents(parent string) []string {
 	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
 		return []string{filepath.Join("/sys/fs/cgroup", parent)}
 	}
+	// Every hierarchy: the runtime makes the parent in each v1 controller it finds, and a leak
+	// check of three would miss the others (and the cleanup left their parents behind).
+	hierarchies, _ := filepath.Glob("/sys/fs/cgroup/*/cgroup.procs")
 	var dirs []string
-	for _, c := range []string{"cpu", "memory", "pids"} {
-		dirs = append(dirs, filepath.Join("/sys/fs/cgroup", c, parent))
+	for _, h := range hierarchies {
+		dirs = append(dirs, filepath.Join(filepath.Dir(h), parent))
 	}
 	return dirs
 }
