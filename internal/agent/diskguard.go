@@ -76,7 +76,7 @@ func (a *Agent) guardDisk(ctx context.Context, reserve int64) {
 			if r.Finished() {
 				continue
 			}
-			if used, ok := scratch.Used(taskrunner.ScratchDir(a.taskDir(id))); ok {
+			if used, _, ok := scratch.Usage(taskrunner.ScratchDir(a.taskDir(id))); ok {
 				uses = append(uses, diskUse{ID: id, Used: used, Evicted: evicted[id]})
 			}
 		}

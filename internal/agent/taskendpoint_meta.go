@@ -6,12 +6,12 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gantry-dev/gantry/internal/agent/taskrunner"
 	"github.com/gantry-dev/gantry/internal/logx"
 	"github.com/gantry-dev/gantry/internal/model"
+	"github.com/gantry-dev/gantry/internal/scratch"
 )
 
 // The documents below carry the field names of the ECS agent's task metadata endpoint (v3 and
@@ -87,11 +87,14 @@ type storageDoc struct {
 
 // storageMetrics reads the use of the task's filesystem; nil when it has none.
 func storageMetrics(dir string) *storageDoc {
-	var fs syscall.Statfs_t
-	if dir == "" || syscall.Statfs(dir, &fs) != nil {
+	if dir == "" {
 		return nil
 	}
-	return &storageDoc{Utilized: int64(fs.Blocks-fs.Bfree) * fs.Bsize >> 20, Reserved: int64(fs.Blocks) * fs.Bsize >> 20}
+	used, size, ok := scratch.Usage(dir)
+	if !ok {
+		return nil
+	}
+	return &storageDoc{Utilized: used >> 20, Reserved: size >> 20}
 }
 
 // docVersion is the endpoint version a document is for: v3 carries less.

@@ -170,19 +170,19 @@ func (p *Pool) Free() (int64, error) {
 	return int64(st.Bavail) * st.Bsize, nil
 }
 
-// Used is how many bytes the task filesystem mounted at target uses; ok is false when no
-// filesystem of its own is mounted there (a task not started yet, or without one), as the
-// host's would be measured instead.
-func Used(target string) (used int64, ok bool) {
+// Usage is how many bytes the task filesystem mounted at target uses, and its size; ok is
+// false when no filesystem of its own is mounted there (a task not started yet, or without
+// one), as the host's would be measured instead.
+func Usage(target string) (used, size int64, ok bool) {
 	var t, parent syscall.Stat_t
 	if syscall.Stat(target, &t) != nil || syscall.Stat(filepath.Dir(target), &parent) != nil || t.Dev == parent.Dev {
-		return 0, false
+		return 0, 0, false
 	}
 	var st syscall.Statfs_t
 	if syscall.Statfs(target, &st) != nil {
-		return 0, false
+		return 0, 0, false
 	}
-	return int64(st.Blocks-st.Bfree) * st.Bsize, true
+	return int64(st.Blocks-st.Bfree) * st.Bsize, int64(st.Blocks) * st.Bsize, true
 }
 
 // Detach unmounts the filesystem at target, which frees its space. It needs no Pool, so it

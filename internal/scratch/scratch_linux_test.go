@@ -266,7 +266,7 @@ func BenchmarkAttachReady(b *testing.B) { benchmarkAttach(b, 2) }
 func BenchmarkAttachMade(b *testing.B) { benchmarkAttach(b, 0) }
 
 // TestReserve: Attach refuses while the host's filesystem has less than the reserve free, and
-// accepts again once it has; Used measures a task's own filesystem and nothing else.
+// accepts again once it has; Usage measures a task's own filesystem and nothing else.
 func TestReserve(t *testing.T) {
 	dir := privateTmpfs(t, "256m")
 	p, err := New(Config{Dir: filepath.Join(dir, "pool"), ReadyBytes: testSize, Ready: 1, Reserve: 128 << 20})
@@ -275,16 +275,19 @@ func TestReserve(t *testing.T) {
 	}
 	defer p.Close()
 	first := filepath.Join(dir, "task1", "scratch")
-	if _, ok := Used(first); ok {
-		t.Fatal("Used measured a directory with no filesystem of its own")
+	if _, _, ok := Usage(first); ok {
+		t.Fatal("Usage measured a directory with no filesystem of its own")
 	}
 	if err := p.Attach(first, testSize); err != nil {
 		t.Fatal(err)
 	}
 	defer Detach(first)
-	before, ok := Used(first)
+	before, size, ok := Usage(first)
 	if !ok {
-		t.Fatal("Used: no filesystem at the target")
+		t.Fatal("Usage: no filesystem at the target")
+	}
+	if size > testSize || size < testSize*9/10 {
+		t.Fatalf("Usage: size %d, want about %d", size, testSize)
 	}
 	// The task writes 48 MiB: its own filesystem shows it, and the host's has about 208 MiB
 	// minus that free, still above the reserve.
@@ -302,8 +305,8 @@ func TestReserve(t *testing.T) {
 		t.Fatal(err)
 	}
 	syscall.Sync()
-	if used, _ := Used(first); used-before < 40<<20 {
-		t.Fatalf("Used %d bytes after writing 48 MiB (%d before)", used, before)
+	if used, _, _ := Usage(first); used-before < 40<<20 {
+		t.Fatalf("Usage: %d bytes used after writing 48 MiB (%d before)", used, before)
 	}
 	// Something else on the host takes it under the reserve: the next task is refused.
 	hog := filepath.Join(dir, "hog")
