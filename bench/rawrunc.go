@@ -46,7 +46,8 @@ type PeerMode string
 const (
 	// RunDetach is one `runc run --detach`.
 	RunDetach PeerMode = "run"
-	// CreateStart is `runc create` then `runc start`, as gantry's shim does.
+	// CreateStart is `runc create` then `runc start`: how containerd's shim starts a container (gantry's
+	// shim uses one `runc run --detach`), kept as a second reference.
 	CreateStart PeerMode = "create+start"
 )
 

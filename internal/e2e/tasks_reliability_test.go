@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -28,7 +29,16 @@ func waitRunning(t *testing.T, client *ecs.Client, timeout time.Duration, arns .
 	if err := ecs.NewTasksRunningWaiter(client, func(o *ecs.TasksRunningWaiterOptions) {
 		o.MinDelay, o.MaxDelay = 200*time.Millisecond, time.Second
 	}).Wait(t.Context(), in, timeout); err != nil {
-		t.Fatalf("wait tasks running: %v", err)
+		// Say which tasks did not get there and why, or a failure here says nothing.
+		var why []string
+		if out, derr := client.DescribeTasks(context.Background(), in); derr == nil {
+			for _, task := range out.Tasks {
+				if aws.ToString(task.LastStatus) != "RUNNING" {
+					why = append(why, aws.ToString(task.TaskArn)+": "+taskSummary(task))
+				}
+			}
+		}
+		t.Fatalf("wait tasks running: %v\n%s", err, strings.Join(why, "\n"))
 	}
 	out, err := client.DescribeTasks(t.Context(), in)
 	if err != nil {

@@ -329,6 +329,17 @@ func TestStopDescribeListTasks(t *testing.T) {
 	}
 	_, _, err = e.DescribeTasks(ctx, clTestScope, "", nil, false)
 	clWantErr(t, err, apierr.InvalidParameter, "Tasks cannot be empty.")
+	// A cluster that does not exist, or no longer does, is ClusterNotFound, whatever the tasks.
+	_, _, err = e.DescribeTasks(ctx, clTestScope, "nope", []string{tasks[1].ID}, false)
+	clWantErr(t, err, apierr.ClusterNotFound, "Cluster not found.")
+	if _, err := e.CreateCluster(ctx, model.Cluster{Scope: clTestScope, Name: "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.DeleteCluster(ctx, clTestScope, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = e.DescribeTasks(ctx, clTestScope, model.ClusterARN(clTestScope, "gone"), []string{missing}, false)
+	clWantErr(t, err, apierr.ClusterNotFound, "Cluster not found.")
 
 	list := func(in ListTasksInput) []string {
 		t.Helper()

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // DeleteTask asks the shim to kill every container and exit, then removes the cgroups, the OCI
@@ -135,16 +138,9 @@ func liveShimPid(d taskDir) int {
 
 // unmountUnder detaches every mount at or below dir, deepest first.
 func unmountUnder(dir string) error {
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	points, err := mountsUnder(dir)
 	if err != nil {
-		return fmt.Errorf("read mountinfo: %w", err)
-	}
-	var points []string
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
-			points = append(points, f[4])
-		}
+		return err
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(points)))
 	var errs []error
@@ -154,4 +150,60 @@ func unmountUnder(dir string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// mountsUnder lists the mount points at or below dir. It walks dir, asking the kernel of each
+// entry whether it is the root of a mount, and does not descend into one (detaching it detaches
+// what is mounted inside): a stop costs what its own directory holds. Reading the host's mount
+// table instead cost a few ms per stop with a few hundred tasks, as each adds its own mounts.
+// A kernel that cannot say (before Linux 5.8) gets the mount table read.
+func mountsUnder(dir string) ([]string, error) {
+	var points []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		var st unix.Statx_t
+		if err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, unix.STATX_TYPE, &st); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				return nil
+			}
+			return fmt.Errorf("statx %s: %w", path, err)
+		}
+		if st.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+			return errNoMountRoot
+		}
+		if st.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0 {
+			points = append(points, path)
+			if d.IsDir() && path != dir {
+				return fs.SkipDir
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errNoMountRoot) {
+		return mountsUnderFromTable(dir)
+	}
+	return points, err
+}
+
+var errNoMountRoot = errors.New("the kernel does not report mount roots")
+
+// mountsUnderFromTable lists the mount points at or below dir from the mount table.
+func mountsUnderFromTable(dir string) ([]string, error) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("read mountinfo: %w", err)
+	}
+	var points []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
+			points = append(points, f[4])
+		}
+	}
+	return points, nil
 }

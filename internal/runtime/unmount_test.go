@@ -1,0 +1,70 @@
+package runtime
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+)
+
+// TestMountsUnder mounts a tmpfs with another inside it and binds a namespace file (as runsc
+// leaves one) below a directory: the walk finds the outer two, the mount table all three, and
+// unmountUnder leaves none.
+func TestMountsUnder(t *testing.T) {
+	dir := t.TempDir()
+	outer, inner := filepath.Join(dir, "a"), filepath.Join(dir, "a", "inner")
+	nsFile := filepath.Join(dir, "b", "c", "netns")
+	if err := os.MkdirAll(outer, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(nsFile), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(nsFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "b", "plain"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mount := func(src, target, fstype string, flags uintptr) {
+		t.Helper()
+		if err := syscall.Mount(src, target, fstype, flags, ""); err != nil {
+			t.Fatalf("mount %s: %v", target, err)
+		}
+		t.Cleanup(func() { _ = syscall.Unmount(target, syscall.MNT_DETACH) })
+	}
+	mount("tmpfs", outer, "tmpfs", 0)
+	if err := os.Mkdir(inner, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mount("tmpfs", inner, "tmpfs", 0)
+	mount("/proc/self/ns/net", nsFile, "", syscall.MS_BIND)
+
+	got, err := mountsUnder(dir)
+	slices.Sort(got)
+	if want := []string{outer, nsFile}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("mountsUnder = %v, %v; want %v", got, err, want)
+	}
+	all, err := mountsUnderFromTable(dir)
+	slices.Sort(all)
+	if want := []string{outer, inner, nsFile}; err != nil || !slices.Equal(all, want) {
+		t.Fatalf("mountsUnderFromTable = %v, %v; want %v", all, err, want)
+	}
+	if got, err := mountsUnder(filepath.Join(dir, "b", "plain")); err != nil || len(got) != 0 {
+		t.Fatalf("mountsUnder of a plain file = %v, %v", got, err)
+	}
+	if got, err := mountsUnder(filepath.Join(dir, "gone")); err != nil || len(got) != 0 {
+		t.Fatalf("mountsUnder of nothing = %v, %v", got, err)
+	}
+
+	if err := unmountUnder(dir); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := mountsUnderFromTable(dir); err != nil || len(left) != 0 {
+		t.Fatalf("after unmountUnder the mount table still has %v (%v)", left, err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+}
