@@ -37,6 +37,9 @@ func waitRunning(t *testing.T, client *ecs.Client, timeout time.Duration, arns .
 					why = append(why, aws.ToString(task.TaskArn)+": "+taskSummary(task))
 				}
 			}
+			for _, f := range out.Failures { // the waiter fails on a MISSING task too
+				why = append(why, fmt.Sprintf("failure %s: %s %s", aws.ToString(f.Arn), aws.ToString(f.Reason), aws.ToString(f.Detail)))
+			}
 		}
 		t.Fatalf("wait tasks running: %v\n%s", err, strings.Join(why, "\n"))
 	}

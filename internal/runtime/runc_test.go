@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -229,37 +230,8 @@ func TestInitProcess(t *testing.T) {
 
 func TestExec(t *testing.T) {
 	e := newEnv(t)
-	task := e.newTask(t, runtime.TaskSpec{})
-	app := e.container("app", "/testprog", "sleep", "1h")
-	const secret = "s3cr3t-value-of-the-task"
-	app.Env = []string{"DB_PASSWORD=" + secret, "PLAIN=1"}
-	e.start(t, task, app)
-	// The bundle keeps no environment once the container runs (it holds the task's secrets), yet
-	// an exec gets the container's, as `runc exec` does from the bundle, plus its own.
-	bundles, _ := filepath.Glob(filepath.Join(e.cfg.StateRoot, "tasks", task, "containers", "app", "config.json"))
-	if len(bundles) != 1 {
-		t.Fatalf("bundle of the container: %v", bundles)
-	}
-	// The shim scrubs it beside its reply to the start.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		b, err := os.ReadFile(bundles[0])
-		if err == nil && !strings.Contains(string(b), secret) && strings.Contains(string(b), "/testprog") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("bundle 5 s after the start (err %v): the environment is still there, or the bundle is gone:\n%s", err, b)
-		}
-	}
-	res, err := e.rt.Exec(t.Context(), task, "app", runtime.ExecSpec{Args: []string{"/testprog", "env"}, Env: []string{"EXTRA=2"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"DB_PASSWORD=" + secret, "PLAIN=1", "EXTRA=2"} {
-		if res.ExitCode != 0 || !strings.Contains(string(res.Output), want+"\n") {
-			t.Fatalf("exec env = %+v, want %s in:\n%s", res, want, res.Output)
-		}
-	}
-	res, err = e.rt.Exec(t.Context(), task, "app", runtime.ExecSpec{Args: []string{"/testprog", "exit", "4"}})
+	task := execSeesTheScrubbedEnvironment(t, e)
+	res, err := e.rt.Exec(t.Context(), task, "app", runtime.ExecSpec{Args: []string{"/testprog", "exit", "4"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,6 +246,64 @@ func TestExec(t *testing.T) {
 	if !res.TimedOut || time.Since(begin) > 5*time.Second {
 		t.Fatalf("exec with timeout = %+v after %v", res, time.Since(begin))
 	}
+}
+
+// execSeesTheScrubbedEnvironment starts a container whose environment holds a secret, waits
+// until no file of its task (the bundle, the OCI runtime's state) holds it, and checks that an
+// exec still gets the container's environment, as `runc exec` does from the bundle, plus its own.
+// It returns the task, with the container "app" running.
+func execSeesTheScrubbedEnvironment(t *testing.T, e *env) string {
+	t.Helper()
+	task := e.newTask(t, runtime.TaskSpec{})
+	app := e.container("app", "/testprog", "sleep", "1h")
+	const secret = "s3cr3t-value-of-the-task"
+	app.Env = []string{"DB_PASSWORD=" + secret, "PLAIN=1"}
+	e.start(t, task, app)
+	taskDir := filepath.Join(e.cfg.StateRoot, "tasks", task)
+	bundles, _ := filepath.Glob(filepath.Join(taskDir, "containers", "app", "config.json"))
+	if len(bundles) != 1 {
+		t.Fatalf("bundle of the container: %v", bundles)
+	}
+	// The shim scrubs them beside its reply to the start.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		holders := filesHolding(t, taskDir, secret)
+		b, err := os.ReadFile(bundles[0])
+		if len(holders) == 0 && err == nil && strings.Contains(string(b), "/testprog") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("5 s after the start, the environment is still in %v, or the bundle is gone (%v)", holders, err)
+		}
+	}
+	res, err := e.rt.Exec(t.Context(), task, "app", runtime.ExecSpec{Args: []string{"/testprog", "env"}, Env: []string{"EXTRA=2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"DB_PASSWORD=" + secret, "PLAIN=1", "EXTRA=2"} {
+		if res.ExitCode != 0 || !strings.Contains(string(res.Output), want+"\n") {
+			t.Fatalf("exec env = %+v, want %s in:\n%s", res, want, res.Output)
+		}
+	}
+	return task
+}
+
+// filesHolding lists the regular files under dir whose content contains s.
+func filesHolding(t *testing.T, dir, s string) []string {
+	t.Helper()
+	var found []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil // files come and go while the task runs
+		}
+		if b, err := os.ReadFile(path); err == nil && strings.Contains(string(b), s) {
+			found = append(found, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
 }
 
 // TestReadoption simulates a server crash: the runtime goes away without stopping anything,

@@ -60,3 +60,14 @@ func TestRunsc(t *testing.T) {
 		t.Errorf("stop = %+v, %v", st, err)
 	}
 }
+
+// TestRunscScrubsItsState: under gVisor too, once a container runs no file of its task holds its
+// environment (runsc keeps the spec in its own state), and an exec still gets it.
+func TestRunscScrubsItsState(t *testing.T) {
+	e := newRunscEnv(t)
+	task := execSeesTheScrubbedEnvironment(t, e)
+	// runsc still knows the container after its state was rewritten.
+	if _, err := e.rt.StopContainer(t.Context(), task, "app", 0, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}

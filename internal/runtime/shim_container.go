@@ -133,14 +133,17 @@ func (s *shim) launch(ctx context.Context, c *shimContainer) (reaping bool, err 
 		defer s.reapers.Done()
 		s.reap(c, pid, logs, containerOOMBase)
 	}()
-	if s.oci.Kind == ociRunc {
-		// Beside the start's reply, not in its way; shutdown waits for it.
-		s.reapers.Go(func() {
-			if err := c.scrub(); err != nil {
-				s.logger.Error("the container's bundle still holds its environment", "container", c.name, "err", err)
+	// Beside the start's reply, not in its way; shutdown waits for it.
+	s.reapers.Go(func() {
+		if err := c.scrub(); err != nil {
+			s.logger.Error("the container's bundle still holds its environment", "container", c.name, "err", err)
+		}
+		if s.oci.Kind == ociRunsc {
+			if err := scrubRunscState(s.oci.Root, c.ociID); err != nil {
+				s.logger.Error("runsc's state still holds the container's environment", "container", c.name, "err", err)
 			}
-		})
-	}
+		}
+	})
 	if err != nil {
 		<-c.exited
 		return true, err
@@ -321,7 +324,7 @@ func (s *shim) wait(name string) (*containerRecord, error) {
 // in memory first. The environment holds the task's secrets; once runc has started the container
 // nothing reads the bundle's copy but `runc exec`, which is given the process from memory
 // instead (exec): until it is in memory, exec still finds it in the bundle, which is replaced
-// whole. runsc keeps the spec in its own state, so its bundles are left alone.
+// whole. runsc keeps a copy of the spec in its own state: scrubRunscState.
 func (c *shimContainer) scrub() error {
 	path := filepath.Join(c.dir, "config.json")
 	var spec specs.Spec

@@ -1,0 +1,78 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// scrubRunscState takes the container's environment out of the spec runsc keeps in its state
+// file (<root>/<id>_sandbox:<sandbox>.state), which holds the task's secrets as the bundle does.
+// runsc reads and writes that file under an flock of the matching .lock file; this takes the
+// same lock, and changes nothing but spec.process.env, so every other field (runsc's own, of its
+// pinned version) stays as runsc wrote it. Later runsc commands keep the scrubbed spec: they
+// load it, and save what they loaded. Execs get the process from memory (shimContainer.exec).
+func scrubRunscState(root, id string) error {
+	states, err := filepath.Glob(filepath.Join(root, globEscape(id)+"_sandbox:*.state"))
+	if err != nil || len(states) != 1 {
+		return fmt.Errorf("scrub runsc state of %s: found %d state files (%v)", id, len(states), err)
+	}
+	state := states[0]
+	lock, err := os.OpenFile(strings.TrimSuffix(state, ".state")+".lock", os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("scrub runsc state: %w", err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return fmt.Errorf("scrub runsc state: lock: %w", err)
+	}
+	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN) //nolint:errcheck // closing the file unlocks too
+	b, err := os.ReadFile(state)
+	if err != nil {
+		return fmt.Errorf("scrub runsc state: %w", err)
+	}
+	out, err := withoutProcessEnv(b)
+	if err != nil {
+		return fmt.Errorf("scrub runsc state %s: %w", state, err)
+	}
+	if err := writeFileAtomic(state, out, 0o640); err != nil {
+		return fmt.Errorf("scrub runsc state: %w", err)
+	}
+	return nil
+}
+
+// withoutProcessEnv returns a state document with spec.process.env removed and every other
+// field kept as it was.
+func withoutProcessEnv(b []byte) ([]byte, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	var spec map[string]json.RawMessage
+	if err := json.Unmarshal(doc["spec"], &spec); err != nil {
+		return nil, fmt.Errorf("spec: %w", err)
+	}
+	var process map[string]json.RawMessage
+	if err := json.Unmarshal(spec["process"], &process); err != nil || process == nil {
+		return nil, errors.New("spec: no process")
+	}
+	delete(process, "env")
+	var err error
+	if spec["process"], err = json.Marshal(process); err != nil {
+		return nil, err
+	}
+	if doc["spec"], err = json.Marshal(spec); err != nil {
+		return nil, err
+	}
+	return json.Marshal(doc)
+}
+
+// globEscape quotes the characters filepath.Match treats specially.
+func globEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`).Replace(s)
+}
