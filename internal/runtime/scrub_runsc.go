@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,11 +20,17 @@ import (
 // load it, and save what they loaded. Execs get the process from memory (shimContainer.exec).
 func scrubRunscState(root, id string) error {
 	states, err := filepath.Glob(filepath.Join(root, globEscape(id)+"_sandbox:*.state"))
+	if err == nil && len(states) == 0 {
+		return nil // a container that ended at once is deleted, its state with it
+	}
 	if err != nil || len(states) != 1 {
 		return fmt.Errorf("scrub runsc state of %s: found %d state files (%v)", id, len(states), err)
 	}
 	state := states[0]
 	lock, err := os.OpenFile(strings.TrimSuffix(state, ".state")+".lock", os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("scrub runsc state: %w", err)
 	}
@@ -33,6 +40,9 @@ func scrubRunscState(root, id string) error {
 	}
 	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN) //nolint:errcheck // closing the file unlocks too
 	b, err := os.ReadFile(state)
+	if errors.Is(err, fs.ErrNotExist) { // deleted before the lock was ours
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("scrub runsc state: %w", err)
 	}
