@@ -123,8 +123,23 @@ func readData(path string) ([]byte, error) {
 // data dir (the embedded etcd's included). A task whose secret does not exist stops with
 // Fargate's reason naming it.
 func TestSecretsInjected(t *testing.T) {
+	client := secretsInjected(t)
+	t.Run("missing secret", func(t *testing.T) { missingSecret(t, client) })
+	t.Run("missing parameter", func(t *testing.T) { missingParameter(t, client) })
+}
+
+// TestSecretsInjectedRunsc is TestSecretsInjected's start under gVisor, whose runsc keeps its own
+// copy of the container's spec.
+func TestSecretsInjectedRunsc(t *testing.T) {
+	secretsInjected(t, "--runtime", "runsc")
+}
+
+// secretsInjected runs a task with secrets on a server started with args, and checks where their
+// values go; it returns the server's SDK client.
+func secretsInjected(t *testing.T, args ...string) *ecs.Client {
+	t.Helper()
 	dataDir := t.TempDir()
-	s := startServer(t, dataDir, "--log-level", "debug")
+	s := startServer(t, dataDir, append([]string{"--log-level", "debug"}, args...)...)
 	client := newSDK(t, s)
 	cli := newCLI(t, s)
 	logs := newLogsSDK(t, s)
@@ -159,13 +174,18 @@ func TestSecretsInjected(t *testing.T) {
 	}).Wait(t.Context(), &ecs.DescribeTasksInput{Tasks: []string{arn}}, 2*time.Minute); err != nil {
 		t.Fatalf("secrets task did not run: %v", err)
 	}
+	// The shim scrubs the runtime's copies beside its reply to the start: allow it a moment.
 	hits := findPlaintext(t, dataDir, password, apiKey)
+	for deadline := time.Now().Add(3 * time.Second); len(hits) > 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		hits = findPlaintext(t, dataDir, password, apiKey)
+	}
 	if out, err := client.DescribeTasks(t.Context(), &ecs.DescribeTasksInput{Tasks: []string{arn}}); err != nil ||
 		aws.ToString(out.Tasks[0].LastStatus) != "RUNNING" {
 		t.Fatalf("the task stopped before the data dir was searched: %v %v", out, err)
 	}
-	// The runtime's bundle held the environment only until the container started (runc's
-	// `exec`s get it from the shim's memory since), so no file holds a value.
+	// The runtime's bundle (and runsc's state) held the environment only until the container
+	// started (`exec`s get it from the shim's memory since), so no file holds a value.
 	for _, hit := range hits {
 		rel, _ := filepath.Rel(dataDir, hit)
 		t.Errorf("secret value in clear in %s while the task runs", rel)
@@ -211,29 +231,34 @@ func TestSecretsInjected(t *testing.T) {
 		t.Errorf("secret values in clear in the data dir after the task stopped: %v", hits)
 	}
 
-	t.Run("missing secret", func(t *testing.T) {
-		missing := "arn:aws:secretsmanager:us-east-1:000000000000:secret:e2e/nope-AbCdEf"
-		td := sdkRegister(t, client, "secrets-missing", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef),
-			Command: []string{"exit", "0"}, Secrets: []types.Secret{{Name: aws.String("X"), ValueFrom: aws.String(missing + ":password::")}}})
-		task := waitStopped(t, client, aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(td)})[0].TaskArn))[0]
-		want := "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: " +
-			"unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret " + missing +
-			" from secrets manager: ResourceNotFoundException"
-		if task.StopCode != types.TaskStopCodeTaskFailedToStart || !strings.HasPrefix(aws.ToString(task.StoppedReason), want) {
-			t.Errorf("stopped %s %q, want TaskFailedToStart %q...", task.StopCode, aws.ToString(task.StoppedReason), want)
-		}
-		if task.Containers[0].ExitCode != nil {
-			t.Errorf("a container ran: exit %d", *task.Containers[0].ExitCode)
-		}
-	})
-	t.Run("missing parameter", func(t *testing.T) {
-		td := sdkRegister(t, client, "params-missing", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef),
-			Command: []string{"exit", "0"}, Secrets: []types.Secret{{Name: aws.String("X"), ValueFrom: aws.String("/e2e/nope")}}})
-		task := waitStopped(t, client, aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(td)})[0].TaskArn))[0]
-		reason := aws.ToString(task.StoppedReason)
-		if task.StopCode != types.TaskStopCodeTaskFailedToStart || !strings.Contains(reason, "unable to retrieve secrets from ssm") ||
-			!strings.Contains(reason, "/e2e/nope") {
-			t.Errorf("stopped %s %q", task.StopCode, reason)
-		}
-	})
+	return client
+}
+
+// missingSecret: a task whose secret does not exist stops with Fargate's reason naming it.
+func missingSecret(t *testing.T, client *ecs.Client) {
+	missing := "arn:aws:secretsmanager:us-east-1:000000000000:secret:e2e/nope-AbCdEf"
+	td := sdkRegister(t, client, "secrets-missing", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef),
+		Command: []string{"exit", "0"}, Secrets: []types.Secret{{Name: aws.String("X"), ValueFrom: aws.String(missing + ":password::")}}})
+	task := waitStopped(t, client, aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(td)})[0].TaskArn))[0]
+	want := "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: " +
+		"unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret " + missing +
+		" from secrets manager: ResourceNotFoundException"
+	if task.StopCode != types.TaskStopCodeTaskFailedToStart || !strings.HasPrefix(aws.ToString(task.StoppedReason), want) {
+		t.Errorf("stopped %s %q, want TaskFailedToStart %q...", task.StopCode, aws.ToString(task.StoppedReason), want)
+	}
+	if task.Containers[0].ExitCode != nil {
+		t.Errorf("a container ran: exit %d", *task.Containers[0].ExitCode)
+	}
+}
+
+// missingParameter: the same for a parameter.
+func missingParameter(t *testing.T, client *ecs.Client) {
+	td := sdkRegister(t, client, "params-missing", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef),
+		Command: []string{"exit", "0"}, Secrets: []types.Secret{{Name: aws.String("X"), ValueFrom: aws.String("/e2e/nope")}}})
+	task := waitStopped(t, client, aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(td)})[0].TaskArn))[0]
+	reason := aws.ToString(task.StoppedReason)
+	if task.StopCode != types.TaskStopCodeTaskFailedToStart || !strings.Contains(reason, "unable to retrieve secrets from ssm") ||
+		!strings.Contains(reason, "/e2e/nope") {
+		t.Errorf("stopped %s %q", task.StopCode, reason)
+	}
 }
