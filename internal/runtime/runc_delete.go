@@ -136,20 +136,26 @@ func liveShimPid(d taskDir) int {
 	return pid
 }
 
-// unmountUnder detaches every mount at or below dir, deepest first.
+// unmountUnder detaches every mount at or below dir, deepest first. A point can hold mounts
+// stacked on each other, and the walk sees the top one only: it looks again until none is left.
 func unmountUnder(dir string) error {
-	points, err := mountsUnder(dir)
-	if err != nil {
-		return err
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(points)))
-	var errs []error
-	for _, p := range points {
-		if err := syscall.Unmount(p, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) {
-			errs = append(errs, fmt.Errorf("unmount %s: %w", p, err))
+	for range 8 {
+		points, err := mountsUnder(dir)
+		if err != nil || len(points) == 0 {
+			return err
+		}
+		sort.Sort(sort.Reverse(sort.StringSlice(points)))
+		var errs []error
+		for _, p := range points {
+			if err := syscall.Unmount(p, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) {
+				errs = append(errs, fmt.Errorf("unmount %s: %w", p, err))
+			}
+		}
+		if len(errs) > 0 {
+			return errors.Join(errs...)
 		}
 	}
-	return errors.Join(errs...)
+	return fmt.Errorf("unmount under %s: mounts are still stacked there", dir)
 }
 
 // mountsUnder lists the mount points at or below dir. It walks dir, asking the kernel of each

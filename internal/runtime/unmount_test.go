@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// TestMountsUnder mounts a tmpfs with another inside it and binds a namespace file (as runsc
-// leaves one) below a directory: the walk finds the outer two, the mount table all three, and
-// unmountUnder leaves none.
+// TestMountsUnder mounts two tmpfs stacked at one point, another inside them, and binds a
+// namespace file (as runsc leaves one) below a directory: the walk finds the top of the stack and
+// the file, the mount table all four, and unmountUnder leaves none.
 func TestMountsUnder(t *testing.T) {
 	dir := t.TempDir()
 	outer, inner := filepath.Join(dir, "a"), filepath.Join(dir, "a", "inner")
@@ -35,6 +35,7 @@ func TestMountsUnder(t *testing.T) {
 		t.Cleanup(func() { _ = syscall.Unmount(target, syscall.MNT_DETACH) })
 	}
 	mount("tmpfs", outer, "tmpfs", 0)
+	mount("tmpfs", outer, "tmpfs", 0) // stacked on the first: the walk sees this one
 	if err := os.Mkdir(inner, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestMountsUnder(t *testing.T) {
 	}
 	all, err := mountsUnderFromTable(dir)
 	slices.Sort(all)
-	if want := []string{outer, inner, nsFile}; err != nil || !slices.Equal(all, want) {
+	if want := []string{outer, outer, inner, nsFile}; err != nil || !slices.Equal(all, want) {
 		t.Fatalf("mountsUnderFromTable = %v, %v; want %v", all, err, want)
 	}
 	if got, err := mountsUnder(filepath.Join(dir, "b", "plain")); err != nil || len(got) != 0 {
