@@ -87,10 +87,7 @@ type storageDoc struct {
 
 // storageMetrics reads the use of the task's filesystem; nil when it has none.
 func storageMetrics(dir string) *storageDoc {
-	if dir == "" {
-		return nil
-	}
-	used, size, ok := scratch.Usage(dir)
+	used, size, ok := scratch.Usage(dir) // not ok for "" (no filesystem of its own)
 	if !ok {
 		return nil
 	}

@@ -19,7 +19,8 @@ import (
 // pinned version) stays as runsc wrote it. Later runsc commands keep the scrubbed spec: they
 // load it, and save what they loaded. Execs get the process from memory (shimContainer.exec).
 func scrubRunscState(root, id string) error {
-	states, err := filepath.Glob(filepath.Join(root, globEscape(id)+"_sandbox:*.state"))
+	// id is a checked name (validName): nothing in it is special to Glob.
+	states, err := filepath.Glob(filepath.Join(root, id+"_sandbox:*.state"))
 	if err == nil && len(states) == 0 {
 		return nil // a container that ended at once is deleted, its state with it
 	}
@@ -80,9 +81,4 @@ func withoutProcessEnv(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(doc)
-}
-
-// globEscape quotes the characters filepath.Match treats specially.
-func globEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`).Replace(s)
 }

@@ -69,9 +69,9 @@ type shim struct {
 	cpuLimit    sync.Once
 	cpuLimitErr error
 
-	// reapers counts the goroutines that wait for container exits or scrub bundles; shutdown
-	// waits for them, so no OCI runtime command runs, and no bundle is written, after the shim
-	// has answered.
+	// reapers counts the goroutines that wait for container exits or scrub the environment from
+	// the spec's copies on disk; shutdown waits for them, so no OCI runtime command runs, and no
+	// bundle or runsc state is written, after the shim has answered.
 	reapers sync.WaitGroup
 
 	mu         sync.Mutex
