@@ -81,6 +81,39 @@ func (r *Runner) State() TaskState {
 	return r.published
 }
 
+// startEndpoint begins serving the task's 169.254.170.2 beside the other start steps when the
+// network has made the namespace; otherwise (the runtime makes it with the sandbox)
+// awaitEndpoint serves it once the sandbox exists. The task role's credentials id is chosen
+// here, before the containers' specs name it.
+func (r *Runner) startEndpoint(ctx context.Context) {
+	if r.cfg.Endpoint == nil {
+		return
+	}
+	if taskRole(r.cfg.Assignment) != "" && r.credentialsID == "" {
+		r.credentialsID = newCredentialsID()
+	}
+	if r.netnsPath == "" {
+		return
+	}
+	et := r.endpointTask(r.netnsPath)
+	// Serve under ctx itself: the endpoint serves until ctx ends, and the job's own context
+	// ends when its result is taken.
+	r.endpoint.start(ctx, func(context.Context) error { return r.cfg.Endpoint.Serve(ctx, et) })
+}
+
+// awaitEndpoint waits for startEndpoint's work, or serves the endpoint now when it did not
+// begin any; call it once the sandbox exists.
+func (r *Runner) awaitEndpoint(ctx context.Context) error {
+	if err, ok := r.endpoint.take(); ok {
+		return err
+	}
+	return r.serveEndpoint(ctx)
+}
+
+// settleEndpoint waits for a serve begun by startEndpoint, so that closeEndpoint, which
+// follows, cannot be overtaken by it.
+func (r *Runner) settleEndpoint() { _, _ = r.endpoint.take() }
+
 // serveEndpoint starts the task's 169.254.170.2 once its namespace exists. Without a namespace
 // path from the network or the runtime, nothing can listen there: the task fails to start.
 func (r *Runner) serveEndpoint(ctx context.Context) error {
@@ -95,12 +128,17 @@ func (r *Runner) serveEndpoint(ctx context.Context) error {
 		}
 		ns = st.NetNSPath
 	}
+	return r.cfg.Endpoint.Serve(ctx, r.endpointTask(ns))
+}
+
+// endpointTask is what the endpoint serves for the task, whose namespace is at ns.
+func (r *Runner) endpointTask(ns string) EndpointTask {
 	et := EndpointTask{Assignment: r.cfg.Assignment, NetNSPath: ns,
 		CredentialsID: r.credentialsID, TaskRoleARN: taskRole(r.cfg.Assignment), State: r.State}
 	if r.cfg.Scratch != nil {
 		et.StorageDir = ScratchDir(r.cfg.StateDir)
 	}
-	return r.cfg.Endpoint.Serve(ctx, et)
+	return et
 }
 
 // closeEndpoint stops answering for the task.

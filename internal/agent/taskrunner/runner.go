@@ -82,9 +82,13 @@ type Runner struct {
 	// once taken.
 	sandbox    job[error]
 	sandboxErr error
-	leaked     bool // deprovisioning failed to release something
-	healthWG   sync.WaitGroup
-	logs       logShipping
+	// endpoint is served beside the images and filesystems when the network named the
+	// namespace (startEndpoint); it is taken before the containers start and before the task's
+	// resources go.
+	endpoint job[error]
+	leaked   bool // deprovisioning failed to release something
+	healthWG sync.WaitGroup
+	logs     logShipping
 	// credentialsID is the id of the task role's credentials URI; "" without a task role.
 	credentialsID string
 

@@ -25,6 +25,7 @@ func (r *Runner) pending(sc *scope) (model.TaskStatus, error) {
 	t0 := time.Now()
 	r.startSandbox(sc.ctx, r.netnsPath) // begun in PROVISIONING, unless adopted in PENDING
 	sandboxErr := r.awaitSandbox
+	r.startEndpoint(sc.ctx)
 	// Secrets come first, as on Fargate: "unable to pull secrets or registry auth".
 	secrets, err := r.resolveSecrets(sc.stop)
 	if err != nil {
@@ -58,7 +59,7 @@ func (r *Runner) pending(sc *scope) (model.TaskStatus, error) {
 		r.fail(model.StopTaskFailedToStart, "ResourceInitializationError: "+err.Error())
 		return model.TaskStopping, nil
 	}
-	if err := r.serveEndpoint(sc.ctx); err != nil {
+	if err := r.awaitEndpoint(sc.ctx); err != nil {
 		r.fail(model.StopTaskFailedToStart, "ResourceInitializationError: task metadata endpoint: "+err.Error())
 		return model.TaskStopping, nil
 	}
@@ -124,9 +125,6 @@ func (r *Runner) prepare(imgs map[string]image.Image, secrets map[string]contain
 	var apiEndpoint string
 	if r.cfg.Endpoint != nil {
 		apiEndpoint = fmt.Sprintf("http://%s:%d", EndpointIP, APIPort)
-		if taskRole(a) != "" && r.credentialsID == "" {
-			r.credentialsID = newCredentialsID()
-		}
 	}
 	data := r.cfg.StateDir
 	if r.cfg.Scratch != nil {
@@ -172,7 +170,7 @@ func (r *Runner) prepare(imgs map[string]image.Image, secrets map[string]contain
 		c.logSecrets = secrets[c.def.Name].logOpts
 		c.spec.ResolvConfFile = resolvConf
 	}
-	return r.save()
+	return nil // pending saves the record once the sandbox exists too
 }
 
 // ScratchDir is where a task's own filesystem is mounted: its containers' writable layers

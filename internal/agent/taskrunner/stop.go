@@ -120,6 +120,7 @@ func (r *Runner) drainEvents(ctx context.Context) {
 // logged: the task is stopped either way, and what leaked is named in the log.
 func (r *Runner) deprovisioning(sc *scope) (model.TaskStatus, error) {
 	_ = r.awaitSandbox() // one still being made is deleted below, not beside its creation
+	r.settleEndpoint()
 	r.closeEndpoint()
 	names := make([]string, len(r.containers))
 	for i, c := range r.containers {
