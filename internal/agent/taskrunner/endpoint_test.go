@@ -20,8 +20,8 @@ import (
 // err. It notes a Close that comes while a Serve is still under way: that Serve would then
 // leave the task's listeners behind. A real endpoint serves until its Serve's context ends.
 type slowEndpoint struct {
-	ctxs      []context.Context
 	began     chan struct{}
+	beganOnce sync.Once
 	release   chan struct{}
 	err       error
 	serving   atomic.Bool
@@ -29,6 +29,7 @@ type slowEndpoint struct {
 
 	mu     sync.Mutex
 	served []taskrunner.EndpointTask
+	ctxs   []context.Context // each Serve's
 	closed []string
 }
 
@@ -37,7 +38,7 @@ func newSlowEndpoint() *slowEndpoint { return &slowEndpoint{began: make(chan str
 func (e *slowEndpoint) Serve(ctx context.Context, t taskrunner.EndpointTask) error {
 	e.serving.Store(true)
 	defer e.serving.Store(false)
-	close(e.began)
+	e.beganOnce.Do(func() { close(e.began) })
 	if e.release != nil {
 		<-e.release
 	}
