@@ -259,17 +259,25 @@ func hostLeaks(t *testing.T, dataDir string, cgroupDirs []string) []string {
 	// A VPC's router is the VPC's, not a task's: it lingers after the last task
 	// (--vpc-router-linger; TestVPCChurnLeavesNothing sees it go).
 	// The agent keeps two tasks' filesystems ready, mounted in its pool.
+	// Each router keeps one task namespace made ahead for its next task (a spare).
 	routers := filepath.Join(dataDir, "net", "netns", "vpc") + "/"
+	spares := filepath.Join(dataDir, "net", "netns", "spare") + "/"
 	pool := filepath.Join(dataDir, "agent", "scratch-pool") + "/"
-	ready := 0
+	ready, nRouters, nSpares := 0, 0, 0
 	for _, m := range hostMounts(t, dataDir) {
 		switch {
 		case strings.HasPrefix(m, routers):
+			nRouters++
+		case strings.HasPrefix(m, spares):
+			nSpares++
 		case strings.HasPrefix(m, pool) && ready < 2:
 			ready++
 		default:
 			leaks = append(leaks, "mount "+m)
 		}
+	}
+	if nSpares > nRouters {
+		leaks = append(leaks, fmt.Sprintf("%d spare task namespaces for %d VPC routers", nSpares, nRouters))
 	}
 	// Every task filesystem's loop device goes when it is unmounted.
 	if loops := loopFiles(t, dataDir); len(loops) > ready {

@@ -90,42 +90,35 @@ func (p *Plane) reattachLocked(rt *vpcRuntime, old *eniRecord, eni ENI) (string,
 	return rec.NetnsPath, nil
 }
 
-// plumbLocked creates the namespace and veth and routes for rec. All of the task side happens
-// on the one thread that creates the namespace: no second entry into it.
+// plumbLocked gives rec its namespace, veth and routes: a spare's (takeSpareLocked), or made
+// now. All of the task side happens on one thread inside the namespace.
 func (p *Plane) plumbLocked(rt *vpcRuntime, rec *eniRecord) error {
 	eni := rec.ENI
-	routerFd := int(rt.nsFile.Fd())
-	initTask := func() error {
-		if err := sysctls("net/ipv6/conf/all/disable_ipv6", "1", "net/ipv6/conf/default/disable_ipv6", "1"); err != nil {
+	if !p.takeSpareLocked(rt, rec) {
+		routerFd := int(rt.nsFile.Fd())
+		initTask := func() error {
+			if err := taskNamespaceSysctls(); err != nil {
+				return err
+			}
+			if err := linkUp("lo"); err != nil {
+				return err
+			}
+			veth := &netlink.Veth{
+				LinkAttrs: netlink.LinkAttrs{Name: taskLink, HardwareAddr: eni.MAC, Flags: net.FlagUp},
+				PeerName:  rec.RouterLink, PeerNamespace: netlink.NsFd(routerFd),
+			}
+			if err := netlink.LinkAdd(veth); err != nil {
+				return fmt.Errorf("add veth: %w", err)
+			}
+			eth0, err := netlink.LinkByName(taskLink)
+			if err != nil {
+				return err
+			}
+			return addressTaskLink(eth0, eni, rec.Gateway.AsSlice())
+		}
+		if _, err := netns.Create(rec.NetnsPath, initTask); err != nil {
 			return err
 		}
-		if err := linkUp("lo"); err != nil {
-			return err
-		}
-		veth := &netlink.Veth{
-			LinkAttrs: netlink.LinkAttrs{Name: taskLink, HardwareAddr: eni.MAC, Flags: net.FlagUp},
-			PeerName:  rec.RouterLink, PeerNamespace: netlink.NsFd(routerFd),
-		}
-		if err := netlink.LinkAdd(veth); err != nil {
-			return fmt.Errorf("add veth: %w", err)
-		}
-		eth0, err := netlink.LinkByName(taskLink)
-		if err != nil {
-			return err
-		}
-		// The subnet's prefix length, as on AWS, but no on-link route for it: everything,
-		// neighbours included, goes through the gateway, the only address the task ever ARPs
-		// for. Filtering happens there, and the router needs no proxy ARP.
-		addr := &netlink.Addr{IPNet: ipNet(eni.IP, eni.SubnetCIDR.Bits()), Flags: unix.IFA_F_NOPREFIXROUTE}
-		if err := netlink.AddrAdd(eth0, addr); err != nil {
-			return fmt.Errorf("address: %w", err)
-		}
-		// onlink: the gateway is reachable before the router's end comes up.
-		return netlink.RouteAdd(&netlink.Route{LinkIndex: eth0.Attrs().Index, Gw: rec.Gateway.AsSlice(),
-			Flags: int(netlink.FLAG_ONLINK)})
-	}
-	if _, err := netns.Create(rec.NetnsPath, initTask); err != nil {
-		return err
 	}
 	link, err := rt.nl.LinkByName(rec.RouterLink)
 	if err != nil {
@@ -162,6 +155,24 @@ func (p *Plane) plumbLocked(rt *vpcRuntime, rec *eniRecord) error {
 		return err
 	}
 	return writeJSON(p.vpcFile(rt.rec.VPC.ID), rt.rec)
+}
+
+// taskNamespaceSysctls turns IPv6 off in a task's namespace, before its eth0 exists.
+func taskNamespaceSysctls() error {
+	return sysctls("net/ipv6/conf/all/disable_ipv6", "1", "net/ipv6/conf/default/disable_ipv6", "1")
+}
+
+// addressTaskLink gives a task's eth0 (up) the ENI's address with its subnet's prefix length, as
+// on AWS, but no on-link route for it: everything, neighbours included, goes through the
+// gateway, the only address the task ever ARPs for. Filtering happens there, and the router
+// needs no proxy ARP. The default route is onlink: the gateway is reachable before the router's
+// end comes up.
+func addressTaskLink(eth0 netlink.Link, eni ENI, gateway net.IP) error {
+	addr := &netlink.Addr{IPNet: ipNet(eni.IP, eni.SubnetCIDR.Bits()), Flags: unix.IFA_F_NOPREFIXROUTE}
+	if err := netlink.AddrAdd(eth0, addr); err != nil {
+		return fmt.Errorf("address: %w", err)
+	}
+	return netlink.RouteAdd(&netlink.Route{LinkIndex: eth0.Attrs().Index, Gw: gateway, Flags: int(netlink.FLAG_ONLINK)})
 }
 
 // Detach removes the task's veth, routes, namespace, connection tracking entries and its

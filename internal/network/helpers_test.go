@@ -42,6 +42,7 @@ func newPlane(t *testing.T) (*Plane, Config) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cleanupPlane(t, cfg) })
+	t.Cleanup(func() { p.Close() }) // first: it makes no spare after this
 	return p, cfg
 }
 

@@ -38,9 +38,10 @@ type Plane struct {
 	resolvConf string
 	log        *slog.Logger
 
-	mu   sync.Mutex
-	vpcs map[string]*vpcRuntime
-	enis map[string]*eniRecord
+	mu     sync.Mutex
+	vpcs   map[string]*vpcRuntime
+	enis   map[string]*eniRecord
+	closed bool // no spare is made after Close
 
 	// names are the DNS names each VPC's resolver answers besides the private zone (load
 	// balancers'), by VPC id; SetDNSNames replaces a VPC's.
@@ -74,6 +75,8 @@ type vpcRuntime struct {
 	combos map[string][]string
 	// dns is the VPC's resolver, started by EnsureVPC; nil until then.
 	dns *vpcResolver
+	// spares are task namespaces made ahead for this VPC (spare_linux.go).
+	spares []spare
 }
 
 // eniRecord is what the state dir keeps of an attached interface.
@@ -110,16 +113,19 @@ func New(cfg Config) (*Plane, error) {
 	}, nil
 }
 
-// Close releases the Plane's handles. Networking stays as it is: tasks keep running and a new
-// Plane's Recover picks them up.
+// Close releases the Plane's handles and removes its spare namespaces. Networking stays as it
+// is: tasks keep running and a new Plane's Recover picks them up.
 func (p *Plane) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.closed = true
+	var errs []error
 	for _, rt := range p.vpcs {
+		errs = append(errs, p.dropSparesLocked(rt))
 		rt.stopResolver()
 		rt.close()
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (rt *vpcRuntime) close() {
@@ -348,7 +354,7 @@ func (p *Plane) Recover(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var errs []error
+	errs := []error{p.removeSpareFiles()} // the last process's: nobody's now
 	vpcFiles, _ := filepath.Glob(filepath.Join(p.stateDir, "vpcs", "*.json"))
 	for _, f := range vpcFiles {
 		var rec vpcRecord
@@ -369,6 +375,7 @@ func (p *Plane) Recover(ctx context.Context) error {
 			p.log.Warn("vpc resolver not restarted", "vpc", rec.VPC.ID, "err", err)
 		}
 		p.vpcs[rec.VPC.ID] = rt
+		p.refillLater(rec.VPC.ID)
 	}
 	eniFiles, _ := filepath.Glob(filepath.Join(p.stateDir, "enis", "*.json"))
 	for _, f := range eniFiles {

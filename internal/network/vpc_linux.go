@@ -46,6 +46,9 @@ func (p *Plane) EnsureVPC(ctx context.Context, vpc VPC) error {
 	if err := p.ensureRouterLocked(rt); err != nil {
 		return fmt.Errorf("vpc %s: %w", vpc.ID, err)
 	}
+	if len(rt.spares) == 0 {
+		p.refillLater(vpc.ID)
+	}
 	return nil
 }
 
@@ -221,12 +224,13 @@ func (p *Plane) DeleteVPC(ctx context.Context, id string) error {
 	if rt, ok := p.vpcs[id]; ok && len(rt.rec.LocalAddrs) > 0 {
 		return fmt.Errorf("vpc %s: %d local addresses (load balancer nodes): %w", id, len(rt.rec.LocalAddrs), ErrVPCInUse)
 	}
+	var errs []error
 	if rt, ok := p.vpcs[id]; ok {
 		hostLink = rt.rec.HostLink
+		errs = append(errs, p.dropSparesLocked(rt))
 		rt.stopResolver()
 		rt.close()
 	}
-	var errs []error
 	// Deleting one end of a veth deletes both.
 	if l, err := netlink.LinkByName(hostLink); err == nil {
 		errs = append(errs, netlink.LinkDel(l))

@@ -73,6 +73,27 @@ func Delete(path string) error {
 	return nil
 }
 
+// Move makes the namespace at src available at dst, which must not exist, and removes src. The
+// namespace is the same: its interfaces, addresses and routes stay.
+func Move(src, dst string) error {
+	if !Exists(src) {
+		return fmt.Errorf("move netns %s: %w", src, os.ErrNotExist)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(dst, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if err != nil {
+		return fmt.Errorf("move netns: %w", err)
+	}
+	f.Close()
+	if err := unix.Mount(src, dst, "none", unix.MS_BIND, ""); err != nil {
+		os.Remove(dst)
+		return fmt.Errorf("move netns %s to %s: %w", src, dst, err)
+	}
+	return Delete(src)
+}
+
 // Open returns a descriptor of the namespace at path, for netlink and nftables sockets.
 func Open(path string) (*os.File, error) {
 	if !Exists(path) {

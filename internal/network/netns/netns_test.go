@@ -65,3 +65,42 @@ func TestDoMissing(t *testing.T) {
 		t.Fatal("Do on a missing namespace succeeded")
 	}
 }
+
+func TestMove(t *testing.T) {
+	requireRoot(t)
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "a"), filepath.Join(dir, "sub", "b")
+	if _, err := Create(src, func() error { return Sysctl("net/ipv4/ip_forward", "1") }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { Delete(src); Delete(dst) })
+	if err := Move(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	if Exists(src) {
+		t.Error("the source is still a namespace")
+	}
+	if _, err := os.Stat(src); !os.IsNotExist(err) {
+		t.Errorf("source file left: %v", err)
+	}
+	var inside string
+	if err := Do(dst, func() error {
+		b, err := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
+		inside = string(b)
+		return err
+	}); err != nil || inside != "1\n" {
+		t.Fatalf("the moved namespace is not the one made: ip_forward %q, %v", inside, err)
+	}
+	if err := Move(src, dst); err == nil {
+		t.Error("moving a missing namespace succeeded")
+	}
+	if _, err := Create(src, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := Move(src, dst); err == nil {
+		t.Error("moving onto an existing file succeeded")
+	}
+	if !Exists(src) || !Exists(dst) {
+		t.Error("a refused move changed a namespace")
+	}
+}
