@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/internal/network/netns"
+	"github.com/vishvananda/netlink"
 )
 
 func requireRoot(t *testing.T) {
@@ -262,4 +263,18 @@ func nftList(t *testing.T, ns string) string {
 		t.Fatalf("nft list ruleset: %v\n%s", err, out)
 	}
 	return string(out)
+}
+
+// checkAddressing checks, from inside a task's namespace, that its eth0 l has the one address
+// cidr and that the world is reached via gateway.
+func checkAddressing(t *testing.T, l netlink.Link, cidr, gateway string) {
+	t.Helper()
+	addrs, _ := netlink.AddrList(l, netlink.FAMILY_V4)
+	if len(addrs) != 1 || addrs[0].IPNet.String() != cidr {
+		t.Errorf("addresses %v", addrs)
+	}
+	routes, _ := netlink.RouteGet(net.ParseIP("8.8.8.8"))
+	if len(routes) != 1 || routes[0].Gw.String() != gateway {
+		t.Errorf("route to the world %v, want via %s", routes, gateway)
+	}
 }

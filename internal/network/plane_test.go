@@ -180,14 +180,7 @@ func TestAttachGivesTaskItsInterface(t *testing.T) {
 		if l.Attrs().HardwareAddr.String() != mac.String() {
 			t.Errorf("MAC %s, want %s", l.Attrs().HardwareAddr, mac)
 		}
-		addrs, _ := netlink.AddrList(l, netlink.FAMILY_V4)
-		if len(addrs) != 1 || addrs[0].IPNet.String() != "10.0.1.20/24" {
-			t.Errorf("addresses %v", addrs)
-		}
-		routes, _ := netlink.RouteGet(net.ParseIP("8.8.8.8"))
-		if len(routes) != 1 || routes[0].Gw.String() != "10.0.1.1" {
-			t.Errorf("route to the world %v, want via 10.0.1.1", routes)
-		}
+		checkAddressing(t, l, "10.0.1.20/24", "10.0.1.1")
 		return nil
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -108,14 +109,7 @@ func TestSpareInterfaces(t *testing.T) {
 		if l.Attrs().HardwareAddr.String() != mac.String() || l.Attrs().Flags&net.FlagUp == 0 {
 			t.Errorf("eth0 MAC %s up %v, want %s and up", l.Attrs().HardwareAddr, l.Attrs().Flags&net.FlagUp != 0, mac)
 		}
-		addrs, _ := netlink.AddrList(l, netlink.FAMILY_V4)
-		if len(addrs) != 1 || addrs[0].IPNet.String() != "10.0.1.30/24" {
-			t.Errorf("addresses %v", addrs)
-		}
-		routes, _ := netlink.RouteGet(net.ParseIP("8.8.8.8"))
-		if len(routes) != 1 || routes[0].Gw.String() != "10.0.1.1" {
-			t.Errorf("route to the world %v, want via 10.0.1.1", routes)
-		}
+		checkAddressing(t, l, "10.0.1.30/24", "10.0.1.1")
 		ipv6, _ := os.ReadFile("/proc/sys/net/ipv6/conf/eth0/disable_ipv6")
 		if strings.TrimSpace(string(ipv6)) != "1" {
 			t.Errorf("IPv6 on eth0: disable_ipv6 %q", ipv6)
@@ -125,7 +119,7 @@ func TestSpareInterfaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	links := routerLinks(t, p, vpc.ID)
-	if !contains(links, routerLinkName("eni-spared")) || contains(links, sp.link) {
+	if !slices.Contains(links, routerLinkName("eni-spared")) || slices.Contains(links, sp.link) {
 		t.Errorf("router links %v: want %s, not the spare's %s", links, routerLinkName("eni-spared"), sp.link)
 	}
 	// Both ways, between the taken spare and an interface made on the spot, as their group says.
@@ -143,7 +137,7 @@ func TestSpareInterfaces(t *testing.T) {
 	if err := p.Detach(t.Context(), "eni-spared"); err != nil {
 		t.Fatal(err)
 	}
-	if netns.Exists(spared) || contains(routerLinks(t, p, vpc.ID), routerLinkName("eni-spared")) {
+	if netns.Exists(spared) || slices.Contains(routerLinks(t, p, vpc.ID), routerLinkName("eni-spared")) {
 		t.Error("the taken spare's namespace or router link outlived Detach")
 	}
 
@@ -163,7 +157,7 @@ func TestSpareInterfaces(t *testing.T) {
 		t.Error("Recover left the last process's spare namespace")
 	}
 	deadline := time.Now().Add(allowWait)
-	for contains(routerLinks(t, q, vpc.ID), next.link) {
+	for slices.Contains(routerLinks(t, q, vpc.ID), next.link) {
 		if time.Now().After(deadline) {
 			t.Fatal("the removed spare's router end is still there")
 		}
@@ -207,13 +201,4 @@ func TestSpareInterfaces(t *testing.T) {
 	if held, files := spares(t, q, vpc.ID); len(held) != 0 || len(files) != 0 {
 		t.Errorf("after DeleteVPC: spares %v, files %v", held, files)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

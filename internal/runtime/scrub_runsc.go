@@ -35,11 +35,10 @@ func scrubRunscState(root, id string) error {
 	if err != nil {
 		return fmt.Errorf("scrub runsc state: %w", err)
 	}
-	defer lock.Close()
+	defer lock.Close() // which unlocks it
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
 		return fmt.Errorf("scrub runsc state: lock: %w", err)
 	}
-	defer unix.Flock(int(lock.Fd()), unix.LOCK_UN) //nolint:errcheck // closing the file unlocks too
 	b, err := os.ReadFile(state)
 	if errors.Is(err, fs.ErrNotExist) { // deleted before the lock was ours
 		return nil
