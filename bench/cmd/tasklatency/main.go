@@ -26,10 +26,11 @@ func main() {
 	warmup := flag.Int("warmup", 5, "unmeasured runs of each first (the first gantry run pulls the image)")
 	poll := flag.Duration("poll", 5*time.Millisecond, "DescribeTasks polling interval")
 	settle := flag.Duration("settle", 300*time.Millisecond, "pause before each timed start (gantry's and the peer's alike), so that the previous run's teardown, which the kernel finishes after the fact (namespaces, cgroups), is not timed")
+	running := flag.Int("running", 0, "idle tasks kept running on the host while measuring (and as many idle raw runc containers for the peer): how a start's cost grows with what the host already runs")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *gantry, *n, *warmup, *poll, *settle); err != nil {
+	if err := run(ctx, *gantry, *n, *warmup, *running, *poll, *settle); err != nil {
 		fmt.Fprintln(os.Stderr, "tasklatency:", err)
 		os.Exit(1)
 	}
@@ -45,14 +46,14 @@ type sample struct {
 // client and its polls): the server, and the tasks' shims with the runc runs they reaped.
 var comms = []string{"gantry", "gantry-shim"}
 
-func run(ctx context.Context, bin string, n, warmup int, poll, settle time.Duration) (err error) {
+func run(ctx context.Context, bin string, n, warmup, running int, poll, settle time.Duration) (err error) {
 	if err := bench.BecomeSubreaper(); err != nil {
 		return fmt.Errorf("subreaper: %w", err)
 	}
 	defer bench.ReapOrphans()
-	fmt.Printf("RunTask -> RUNNING, cached image, task %d cpu / %d MiB, %d runs after %d warm-up, poll %s; %s\n",
-		bench.TaskCPU, bench.TaskMemoryMiB, n, warmup, poll, bench.Load())
-	g, err := bench.StartGantry(ctx, bench.GantryOptions{Binary: bin, Tasks: 4, Workers: 4})
+	fmt.Printf("RunTask -> RUNNING, cached image, task %d cpu / %d MiB, %d runs after %d warm-up, poll %s, %d idle tasks running; %s\n",
+		bench.TaskCPU, bench.TaskMemoryMiB, n, warmup, poll, running, bench.Load())
+	g, err := bench.StartGantry(ctx, bench.GantryOptions{Binary: bin, Tasks: 4 + running, Workers: 4})
 	if err != nil {
 		return err
 	}
@@ -65,6 +66,17 @@ func run(ctx context.Context, bin string, n, warmup int, poll, settle time.Durat
 		return err
 	}
 	defer raw.Close(cleanup)
+	idle, err := startIdle(ctx, g, raw, running, poll)
+	stopIdle := func() {
+		if err := g.StopTasks(cleanup, idle, 4, 5*time.Minute); err != nil {
+			fmt.Fprintln(os.Stderr, "warning: stop the idle tasks:", err)
+		}
+		idle = nil
+	}
+	defer stopIdle()
+	if err != nil {
+		return err
+	}
 
 	var gs []sample
 	var runs, createStarts []time.Duration
@@ -93,6 +105,7 @@ func run(ctx context.Context, bin string, n, warmup int, poll, settle time.Durat
 			gCPU, rCPU = gCPU.Add(s.cpu), rCPU.Add(c1)
 		}
 	}
+	stopIdle()
 	if err := g.WaitRuntimeEmpty(ctx, time.Minute); err != nil {
 		fmt.Fprintln(os.Stderr, "warning:", err)
 	}
@@ -170,6 +183,34 @@ func gantryOnce(ctx context.Context, g *bench.Gantry, poll time.Duration) (sampl
 		report: o.Seen.Sub(ts(t.StartedAt)),
 		cpu:    c1.Sub(c0),
 	}, nil
+}
+
+// startIdle starts n idle tasks (RunTask count 10) and n idle raw containers, and waits for
+// the tasks to run; it returns the tasks' ARNs, for the caller to stop, even on error. The
+// raw containers go with the peer's Close.
+func startIdle(ctx context.Context, g *bench.Gantry, raw *bench.RawRunc, n int, poll time.Duration) ([]string, error) {
+	var arns []string
+	for len(arns) < n {
+		a, err := g.RunTasks(ctx, min(10, n-len(arns)))
+		arns = append(arns, a...)
+		if err != nil {
+			return arns, err
+		}
+		if _, err := g.WaitRunning(ctx, a, poll, time.Minute); err != nil {
+			return arns, err
+		}
+	}
+	for i := range n {
+		id := "idle" + strconv.Itoa(i)
+		bundle, err := raw.Bundle(id)
+		if err != nil {
+			return arns, err
+		}
+		if _, err := raw.Start(ctx, id, bundle, bench.RunDetach); err != nil {
+			return arns, err
+		}
+	}
+	return arns, nil
 }
 
 // rawOnce writes a bundle (untimed), starts it with runc (timed, with the CPU it took), then
