@@ -113,7 +113,7 @@ func fillLines(t *testing.T, c *cloudwatchlogs.Client, group, stream string, sta
 	deadline := time.Now().Add(time.Minute)
 	for {
 		lines := map[string]string{}
-		evs := sdkStreamEvents(t, c, group, stream)
+		evs := pollStreamEvents(t, c, group, stream)
 		for _, e := range evs {
 			if f := strings.Fields(e.Message); len(f) > 1 && f[0] == "fill" {
 				lines[f[1]] = e.Message

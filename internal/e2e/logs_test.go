@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
@@ -65,24 +67,45 @@ func newLogsSDK(t *testing.T, s *Server) *cloudwatchlogs.Client {
 // token comes back unchanged.
 func sdkStreamEvents(t *testing.T, c *cloudwatchlogs.Client, group, stream string) []cliLogEvent {
 	t.Helper()
+	evs, err := sdkStreamEventsErr(t, c, group, stream)
+	if err != nil {
+		t.Fatalf("SDK GetLogEvents %s %s: %v", group, stream, err)
+	}
+	return evs
+}
+
+// pollStreamEvents is sdkStreamEvents for a poll that waits for lines: a stream that does not
+// exist yet (it comes once the task runs) has no events yet.
+func pollStreamEvents(t *testing.T, c *cloudwatchlogs.Client, group, stream string) []cliLogEvent {
+	t.Helper()
+	evs, err := sdkStreamEventsErr(t, c, group, stream)
+	var missing *logstypes.ResourceNotFoundException
+	if err != nil && !errors.As(err, &missing) {
+		t.Fatalf("SDK GetLogEvents %s %s: %v", group, stream, err)
+	}
+	return evs
+}
+
+// sdkStreamEventsErr reads a stream's events with the Go SDK, following the forward token.
+func sdkStreamEventsErr(t *testing.T, c *cloudwatchlogs.Client, group, stream string) ([]cliLogEvent, error) {
+	t.Helper()
 	var all []cliLogEvent
 	var token *string
 	for range 1000 {
 		out, err := c.GetLogEvents(t.Context(), &cloudwatchlogs.GetLogEventsInput{
 			LogGroupName: aws.String(group), LogStreamName: aws.String(stream), StartFromHead: aws.Bool(true), NextToken: token})
 		if err != nil {
-			t.Fatalf("SDK GetLogEvents %s %s: %v", group, stream, err)
+			return nil, err
 		}
 		for _, e := range out.Events {
 			all = append(all, cliLogEvent{Timestamp: aws.ToInt64(e.Timestamp), Message: aws.ToString(e.Message)})
 		}
 		if out.NextForwardToken == nil || (token != nil && *out.NextForwardToken == *token) {
-			return all
+			return all, nil
 		}
 		token = out.NextForwardToken
 	}
-	t.Fatalf("SDK GetLogEvents %s %s: the forward token never repeated", group, stream)
-	return nil
+	return nil, errors.New("the forward token never repeated")
 }
 
 // sdkFilterMessages runs FilterLogEvents over a group with the Go SDK, following nextToken.

@@ -188,7 +188,7 @@ func waitStream(t *testing.T, c *cloudwatchlogs.Client, group, stream, prefix st
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		evs := sdkStreamEvents(t, c, group, stream)
+		evs := pollStreamEvents(t, c, group, stream)
 		for _, e := range evs {
 			if strings.HasPrefix(e.Message, prefix) {
 				return evs
