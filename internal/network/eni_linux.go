@@ -57,7 +57,7 @@ func (p *Plane) Attach(ctx context.Context, eni ENI) (string, error) {
 	}
 	rec := &eniRecord{ENI: eni, Gateway: subnet.Gateway, NetnsPath: p.eniNetns(eni.ID), RouterLink: routerLinkName(eni.ID)}
 	// The record goes down first, so Detach can undo a half-done Attach after a crash.
-	if err := writeJSON(p.eniFile(eni.ID), rec); err != nil {
+	if err := p.writeRecordLocked(p.eniFile(eni.ID), rec); err != nil {
 		return "", err
 	}
 	p.enis[eni.ID] = rec
@@ -80,7 +80,7 @@ func (p *Plane) reattachLocked(rt *vpcRuntime, old *eniRecord, eni ENI) (string,
 		return "", err
 	}
 	rec := &eniRecord{ENI: eni, Gateway: old.Gateway, NetnsPath: old.NetnsPath, RouterLink: old.RouterLink}
-	if err := writeJSON(p.eniFile(eni.ID), rec); err != nil {
+	if err := p.writeRecordLocked(p.eniFile(eni.ID), rec); err != nil {
 		return "", err
 	}
 	p.enis[eni.ID] = rec
@@ -154,7 +154,7 @@ func (p *Plane) plumbLocked(rt *vpcRuntime, rec *eniRecord) error {
 	if err := p.applyRulesLocked(rt); err != nil {
 		return err
 	}
-	return writeJSON(p.vpcFile(rt.rec.VPC.ID), rt.rec)
+	return p.writeRecordLocked(p.vpcFile(rt.rec.VPC.ID), rt.rec)
 }
 
 // taskNamespaceSysctls turns IPv6 off in a task's namespace, before its eth0 exists.
@@ -212,7 +212,7 @@ func (p *Plane) detachLocked(eniID string) error {
 		return fmt.Errorf("detach eni %s: %w", eniID, err)
 	}
 	delete(p.enis, eniID)
-	return removeFile(p.eniFile(eniID))
+	return p.removeRecordLocked(p.eniFile(eniID))
 }
 
 // forgetAddrLocked drops ip from the VPC's rules and its connection tracking entries, so an
@@ -231,7 +231,7 @@ func (p *Plane) forgetAddrLocked(rt *vpcRuntime, ip netip.Addr, egress bool) err
 	}
 	var errs []error
 	if changed {
-		errs = append(errs, p.applyRulesLocked(rt), writeJSON(p.vpcFile(rt.rec.VPC.ID), rt.rec))
+		errs = append(errs, p.applyRulesLocked(rt), p.writeRecordLocked(p.vpcFile(rt.rec.VPC.ID), rt.rec))
 	}
 	src, dst := &netlink.ConntrackFilter{}, &netlink.ConntrackFilter{}
 	_ = src.AddIP(netlink.ConntrackOrigSrcIP, ip.AsSlice())

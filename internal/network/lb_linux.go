@@ -71,7 +71,7 @@ func (p *Plane) SetLocalAddrs(ctx context.Context, vpc VPC, addrs map[netip.Addr
 	if len(addrs) == 0 {
 		rt.rec.LocalAddrs = nil
 	}
-	if err := writeJSON(p.vpcFile(vpc.ID), rt.rec); err != nil {
+	if err := p.writeRecordLocked(p.vpcFile(vpc.ID), rt.rec); err != nil {
 		rt.rec.LocalAddrs = prev
 		return err
 	}

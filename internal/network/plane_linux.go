@@ -1,6 +1,7 @@
 package network
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -42,6 +43,9 @@ type Plane struct {
 	vpcs   map[string]*vpcRuntime
 	enis   map[string]*eniRecord
 	closed bool // no spare is made after Close
+	// written holds each record file's content as this process last wrote it, so that an
+	// unchanged record is not written again (each write makes a new file: see writeRecordLocked).
+	written map[string][]byte
 
 	// names are the DNS names each VPC's resolver answers besides the private zone (load
 	// balancers'), by VPC id; SetDNSNames replaces a VPC's.
@@ -186,10 +190,19 @@ func derivedMAC(eniID string) net.HardwareAddr {
 	return net.HardwareAddr{0x02, sum[0], sum[1], sum[2], sum[3], sum[4]}
 }
 
-func writeJSON(path string, v any) error {
+// writeRecordLocked writes a record file atomically, unless this process last wrote the same
+// bytes there.
+func (p *Plane) writeRecordLocked(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
+	}
+	// A record is replaced whole (a new file renamed over the old), which on some filesystems
+	// costs far more than the bytes: ext4 without a journal scans past every inode freed in
+	// the last minutes for each new file. The agent applies a VPC's groups after each attach
+	// and detach, mostly unchanged.
+	if prev, ok := p.written[path]; ok && bytes.Equal(prev, b) {
+		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
@@ -198,7 +211,20 @@ func writeJSON(path string, v any) error {
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if p.written == nil {
+		p.written = map[string][]byte{}
+	}
+	p.written[path] = b
+	return nil
+}
+
+// removeRecordLocked removes a record file and forgets its content.
+func (p *Plane) removeRecordLocked(path string) error {
+	delete(p.written, path)
+	return removeFile(path)
 }
 
 func removeFile(path string) error {
@@ -299,7 +325,7 @@ func (p *Plane) ApplySecurityGroups(ctx context.Context, vpcID string, groups []
 		rt.rec = prev
 		return err
 	}
-	return writeJSON(p.vpcFile(vpcID), rt.rec)
+	return p.writeRecordLocked(p.vpcFile(vpcID), rt.rec)
 }
 
 func copyMembers(m map[string][]netip.Addr) map[string][]netip.Addr {

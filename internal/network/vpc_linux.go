@@ -39,7 +39,7 @@ func (p *Plane) EnsureVPC(ctx context.Context, vpc VPC) error {
 	}
 	rt.rec.VPC = vpc
 	// The record goes down first: whatever a crash leaves behind, DeleteVPC can find.
-	if err := writeJSON(p.vpcFile(vpc.ID), rt.rec); err != nil {
+	if err := p.writeRecordLocked(p.vpcFile(vpc.ID), rt.rec); err != nil {
 		return err
 	}
 	p.vpcs[vpc.ID] = rt
@@ -242,5 +242,5 @@ func (p *Plane) DeleteVPC(ctx context.Context, id string) error {
 		return fmt.Errorf("delete vpc %s: %w", id, err)
 	}
 	delete(p.vpcs, id)
-	return removeFile(p.vpcFile(id))
+	return p.removeRecordLocked(p.vpcFile(id))
 }
