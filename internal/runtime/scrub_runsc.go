@@ -67,17 +67,29 @@ func withoutProcessEnv(b []byte) ([]byte, error) {
 	if err := json.Unmarshal(doc["spec"], &spec); err != nil {
 		return nil, fmt.Errorf("spec: %w", err)
 	}
-	var process map[string]json.RawMessage
-	if err := json.Unmarshal(spec["process"], &process); err != nil || process == nil {
-		return nil, errors.New("spec: no process")
+	if _, err := takeProcessEnv(spec); err != nil {
+		return nil, fmt.Errorf("spec: %w", err)
 	}
-	delete(process, "env")
 	var err error
-	if spec["process"], err = json.Marshal(process); err != nil {
-		return nil, err
-	}
 	if doc["spec"], err = json.Marshal(spec); err != nil {
 		return nil, err
 	}
 	return json.Marshal(doc)
+}
+
+// takeProcessEnv removes process.env from an OCI spec held as JSON fields, keeping every other
+// field as it was, and returns the process as it was before.
+func takeProcessEnv(spec map[string]json.RawMessage) (json.RawMessage, error) {
+	before := spec["process"]
+	var process map[string]json.RawMessage
+	if err := json.Unmarshal(before, &process); err != nil || process == nil {
+		return nil, errors.New("no process")
+	}
+	delete(process, "env")
+	after, err := json.Marshal(process)
+	if err != nil {
+		return nil, err
+	}
+	spec["process"] = after
+	return before, nil
 }

@@ -50,7 +50,11 @@ func (s *shim) exec(ctx context.Context, name string, spec *ExecSpec) (*ExecResu
 	defer os.Remove(pidFile)
 	args := []string{"exec", "--pid-file", pidFile}
 	var processR *os.File // the read end of a pipe carrying the process, when it is given whole
-	if base := c.execProcess(); base != nil {
+	base, err := c.execProcess()
+	if err != nil {
+		return nil, fmt.Errorf("exec in container %q: %w", name, err)
+	}
+	if base != nil {
 		r, err := processPipe(base, spec)
 		if err != nil {
 			return nil, fmt.Errorf("exec in container %q: %w", name, err)
