@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/gantry-dev/gantry/internal/network/netns"
 	"github.com/vishvananda/netlink"
@@ -233,11 +236,30 @@ func (p *Plane) forgetAddrLocked(rt *vpcRuntime, ip netip.Addr, egress bool) err
 	if changed {
 		errs = append(errs, p.applyRulesLocked(rt), p.writeRecordLocked(p.vpcFile(rt.rec.VPC.ID), rt.rec))
 	}
-	src, dst := &netlink.ConntrackFilter{}, &netlink.ConntrackFilter{}
-	_ = src.AddIP(netlink.ConntrackOrigSrcIP, ip.AsSlice())
-	_ = dst.AddIP(netlink.ConntrackOrigDstIP, ip.AsSlice())
-	if _, err := rt.nl.ConntrackDeleteFilters(netlink.ConntrackTable, unix.AF_INET, src, dst); err != nil && !errors.Is(err, unix.ENOENT) {
-		errs = append(errs, fmt.Errorf("conntrack: %w", err))
+	// Deleting by address means dumping the table, which walks every bucket of the host's hash
+	// table whatever the router holds (9.3 ms for 262,144 buckets, with the Plane locked). A
+	// router that tracks no connection has none to drop.
+	if n, err := trackedConnections(rt.nsPath); err != nil || n > 0 {
+		src, dst := &netlink.ConntrackFilter{}, &netlink.ConntrackFilter{}
+		_ = src.AddIP(netlink.ConntrackOrigSrcIP, ip.AsSlice())
+		_ = dst.AddIP(netlink.ConntrackOrigDstIP, ip.AsSlice())
+		if _, err := rt.nl.ConntrackDeleteFilters(netlink.ConntrackTable, unix.AF_INET, src, dst); err != nil && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, fmt.Errorf("conntrack: %w", err))
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// trackedConnections is the number of connections the namespace at nsPath tracks.
+func trackedConnections(nsPath string) (int, error) {
+	var n int
+	err := netns.Do(nsPath, func() error {
+		b, err := os.ReadFile("/proc/sys/net/netfilter/nf_conntrack_count")
+		if err != nil {
+			return err
+		}
+		n, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err
+	})
+	return n, err
 }
