@@ -100,18 +100,11 @@ func (p *Plane) plumbLocked(rt *vpcRuntime, rec *eniRecord) error {
 	if !p.takeSpareLocked(rt, rec) {
 		routerFd := int(rt.nsFile.Fd())
 		initTask := func() error {
-			if err := taskNamespaceSysctls(); err != nil {
-				return err
-			}
-			if err := linkUp("lo"); err != nil {
-				return err
-			}
-			veth := &netlink.Veth{
+			if err := initTaskNamespace(&netlink.Veth{
 				LinkAttrs: netlink.LinkAttrs{Name: taskLink, HardwareAddr: eni.MAC, Flags: net.FlagUp},
 				PeerName:  rec.RouterLink, PeerNamespace: netlink.NsFd(routerFd),
-			}
-			if err := netlink.LinkAdd(veth); err != nil {
-				return fmt.Errorf("add veth: %w", err)
+			}); err != nil {
+				return err
 			}
 			eth0, err := netlink.LinkByName(taskLink)
 			if err != nil {
@@ -160,9 +153,19 @@ func (p *Plane) plumbLocked(rt *vpcRuntime, rec *eniRecord) error {
 	return p.writeRecordLocked(p.vpcFile(rt.rec.VPC.ID), rt.rec)
 }
 
-// taskNamespaceSysctls turns IPv6 off in a task's namespace, before its eth0 exists.
-func taskNamespaceSysctls() error {
-	return sysctls("net/ipv6/conf/all/disable_ipv6", "1", "net/ipv6/conf/default/disable_ipv6", "1")
+// initTaskNamespace sets up a new task namespace from inside it: IPv6 off before eth0 exists,
+// lo up, and veth, eth0 with its other end in the router.
+func initTaskNamespace(veth *netlink.Veth) error {
+	if err := sysctls("net/ipv6/conf/all/disable_ipv6", "1", "net/ipv6/conf/default/disable_ipv6", "1"); err != nil {
+		return err
+	}
+	if err := linkUp("lo"); err != nil {
+		return err
+	}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return fmt.Errorf("add veth: %w", err)
+	}
+	return nil
 }
 
 // addressTaskLink gives a task's eth0 (up) the ENI's address with its subnet's prefix length, as

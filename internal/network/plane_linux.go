@@ -113,7 +113,7 @@ func New(cfg Config) (*Plane, error) {
 	return &Plane{
 		stateDir: dir, uplinks: p.Masked(), resolvConf: cmp.Or(cfg.ResolvConf, "/etc/resolv.conf"),
 		log:  log.With("component", "network"),
-		vpcs: map[string]*vpcRuntime{}, enis: map[string]*eniRecord{},
+		vpcs: map[string]*vpcRuntime{}, enis: map[string]*eniRecord{}, written: map[string][]byte{},
 	}, nil
 }
 
@@ -213,9 +213,6 @@ func (p *Plane) writeRecordLocked(path string, v any) error {
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return err
-	}
-	if p.written == nil {
-		p.written = map[string][]byte{}
 	}
 	p.written[path] = b
 	return nil

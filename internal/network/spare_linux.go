@@ -44,17 +44,7 @@ func (p *Plane) makeSpareLocked(rt *vpcRuntime) error {
 	sp := spare{netns: filepath.Join(p.spareDir(), rt.rec.VPC.ID+"-"+name), link: spareLinkPrefix + name}
 	routerFd := int(rt.nsFile.Fd())
 	if _, err := netns.Create(sp.netns, func() error {
-		if err := taskNamespaceSysctls(); err != nil {
-			return err
-		}
-		if err := linkUp("lo"); err != nil {
-			return err
-		}
-		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: taskLink}, PeerName: sp.link, PeerNamespace: netlink.NsFd(routerFd)}
-		if err := netlink.LinkAdd(veth); err != nil {
-			return fmt.Errorf("add veth: %w", err)
-		}
-		return nil
+		return initTaskNamespace(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: taskLink}, PeerName: sp.link, PeerNamespace: netlink.NsFd(routerFd)})
 	}); err != nil { // Create removed the namespace, and the pair went with it
 		return err
 	}
