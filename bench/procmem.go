@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Mem is a sum of process memory in KiB: proportional set size (shared pages split between the
@@ -100,6 +101,16 @@ func TaskPids(runtimeDir string) (shims, containers []int) {
 	}
 	return read(filepath.Join(runtimeDir, "tasks", "*", "shim.pid")),
 		read(filepath.Join(runtimeDir, "tasks", "*", "containers", "*", "init.pid"))
+}
+
+// UsedKiB is what the filesystem holding dir uses: for gantry's state root, a tmpfs, the
+// memory its files take, which no process's size shows.
+func UsedKiB(dir string) int64 {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0
+	}
+	return int64(st.Blocks-st.Bfree) * st.Bsize / 1024
 }
 
 // MemAvailableKiB is the host's MemAvailable: it sees kernel memory (cgroups, namespaces,

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -191,6 +192,10 @@ func (g *Gantry) Close() {
 		}
 	}
 	// The runtime's state holds netns bind mounts; they are unmounted when tasks are deleted.
+	// Its root is a tmpfs the server leaves mounted for the tasks that outlive it.
+	if err := syscall.Unmount(g.RuntimeDir(), syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) {
+		fmt.Fprintln(os.Stderr, "unmount gantry state root:", err)
+	}
 	if err := os.RemoveAll(g.DataDir); err != nil {
 		fmt.Fprintln(os.Stderr, "remove gantry data dir:", err)
 	}

@@ -228,8 +228,13 @@ func orNone(v int64) int64 {
 }
 
 func newRuntime(f serverFlags, logger *slog.Logger) (*runtime.Runc, error) {
+	if f.host.runtime != "runc" && f.host.runtime != "runsc" {
+		return nil, fmt.Errorf("--runtime %q: use runc or runsc", f.host.runtime)
+	}
+	// The tasks' state in memory, their output on disk (runtime.InMemoryStateRoot).
 	cfg := runtime.Config{
 		StateRoot:    filepath.Join(f.dataDir, "run"),
+		LogRoot:      filepath.Join(f.dataDir, "tasklogs"),
 		CgroupParent: f.host.cgroupParent,
 		InitPath:     f.host.initBinary,
 		Logger:       logger,
@@ -242,13 +247,16 @@ func newRuntime(f serverFlags, logger *slog.Logger) (*runtime.Runc, error) {
 	} else {
 		logger.Warn("gantry-shim not found next to gantry: every task's shim runs the whole gantry binary (more memory, slower starts); build it with `make build`")
 	}
-	switch f.host.runtime {
-	case "runc":
-		return runtime.NewRunc(cfg)
-	case "runsc":
+	switch inMemory, why, err := runtime.InMemoryStateRoot(cfg.StateRoot); {
+	case err != nil:
+		return nil, err
+	case !inMemory:
+		logger.Warn("tasks' runtime state stays on disk: slower starts; it moves to memory at a start with no task on this host", "reason", why)
+	}
+	if f.host.runtime == "runsc" {
 		return runtime.NewRunsc(cfg)
 	}
-	return nil, fmt.Errorf("--runtime %q: use runc or runsc", f.host.runtime)
+	return runtime.NewRunc(cfg)
 }
 
 // healthBody is what GET /_gantry/health answers once ready: the local host's capacity as the

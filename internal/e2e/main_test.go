@@ -42,6 +42,16 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
+// newDataDir is a data dir for servers the test starts itself: a temporary directory whose
+// mounts are detached before it is removed, as a server leaves its state root's tmpfs mounted
+// (runtime.InMemoryStateRoot) for the tasks that outlive it.
+func newDataDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Cleanup(func() { unmountUnder(t, dir) })
+	return dir
+}
+
 // startServer runs a gantry server for one test on a free port with a fresh data dir (or the
 // given one), and stops it when the test ends.
 func startServer(t *testing.T, dataDir string, args ...string) *Server {
@@ -70,7 +80,7 @@ func startServer(t *testing.T, dataDir string, args ...string) *Server {
 // and mounts. After a passing test there are none.
 func reapTasks(t *testing.T, dataDir string) {
 	t.Helper()
-	rt, err := runtime.NewRunc(runtime.Config{StateRoot: filepath.Join(dataDir, "run")})
+	rt, err := runtime.NewRunc(runtime.Config{StateRoot: filepath.Join(dataDir, "run"), LogRoot: filepath.Join(dataDir, "tasklogs")})
 	if err != nil {
 		t.Errorf("reap tasks: %v", err)
 		return

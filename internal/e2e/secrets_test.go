@@ -284,7 +284,7 @@ func TestSecretsManagerSDK(t *testing.T) {
 func TestSecretsEncryptedAtRest(t *testing.T) {
 	t.Parallel()
 	endpoint := startExternalEtcd(t)
-	dataDir := t.TempDir()
+	dataDir := newDataDir(t)
 	args := []string{"--etcd-endpoints", endpoint, "--log-level", "debug"}
 	s, err := Start(t.Context(), Options{Binary: gantryBin, DataDir: dataDir, Args: args})
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 // starts, then 200.
 func TestServerHealth(t *testing.T) {
 	t.Parallel()
-	s, err := Launch(Options{Binary: gantryBin, DataDir: t.TempDir()})
+	s, err := Launch(Options{Binary: gantryBin, DataDir: newDataDir(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestServerBanner(t *testing.T) {
 
 func TestServerStopsOnSIGTERM(t *testing.T) {
 	t.Parallel()
-	s, err := Start(t.Context(), Options{Binary: gantryBin, DataDir: t.TempDir()})
+	s, err := Start(t.Context(), Options{Binary: gantryBin, DataDir: newDataDir(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestServerStopsOnSIGTERM(t *testing.T) {
 
 func TestServerRestartKeepsState(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := newDataDir(t)
 	s, err := Start(t.Context(), Options{Binary: gantryBin, DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +155,7 @@ func TestServerExternalEtcd(t *testing.T) {
 	t.Parallel()
 	endpoint := startExternalEtcd(t)
 	args := []string{"--etcd-endpoints", endpoint}
-	s, err := Start(t.Context(), Options{Binary: gantryBin, DataDir: t.TempDir(), Args: args})
+	s, err := Start(t.Context(), Options{Binary: gantryBin, DataDir: newDataDir(t), Args: args})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -167,7 +167,7 @@ func TestContainerLogsTrimmed(t *testing.T) {
 	logs := newLogsSDK(t, s)
 	onDisk := func(container string) (size, used int64) {
 		var st syscall.Stat_t
-		if err := syscall.Stat(filepath.Join(dir, "run", "tasks", id, "containers", container, "log"), &st); err != nil {
+		if err := syscall.Stat(filepath.Join(dir, "tasklogs", id, container+".log"), &st); err != nil {
 			t.Fatalf("container %s's log: %v", container, err)
 		}
 		return st.Size, st.Blocks * 512

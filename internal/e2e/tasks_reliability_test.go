@@ -263,9 +263,12 @@ func hostLeaks(t *testing.T, dataDir string, cgroupDirs []string) []string {
 	routers := filepath.Join(dataDir, "net", "netns", "vpc") + "/"
 	spares := filepath.Join(dataDir, "net", "netns", "spare") + "/"
 	pool := filepath.Join(dataDir, "agent", "scratch-pool") + "/"
+	// The runtime's state root is a tmpfs of its own (runtime.InMemoryStateRoot).
+	stateRoot := filepath.Join(dataDir, "run")
 	ready, nRouters, nSpares := 0, 0, 0
 	for _, m := range hostMounts(t, dataDir) {
 		switch {
+		case m == stateRoot:
 		case strings.HasPrefix(m, routers):
 			nRouters++
 		case strings.HasPrefix(m, spares):
@@ -282,6 +285,16 @@ func hostLeaks(t *testing.T, dataDir string, cgroupDirs []string) []string {
 	// Every task filesystem's loop device goes when it is unmounted.
 	if loops := loopFiles(t, dataDir); len(loops) > ready {
 		leaks = append(leaks, fmt.Sprintf("%d loop devices for %d ready filesystems: %v", len(loops), ready, loops))
+	}
+	// A deleted task leaves neither its state nor its output.
+	for _, d := range []string{filepath.Join(stateRoot, "tasks"), filepath.Join(dataDir, "tasklogs")} {
+		ents, err := os.ReadDir(d)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("read %s: %v", d, err)
+		}
+		for _, e := range ents {
+			leaks = append(leaks, "task directory "+filepath.Join(d, e.Name()))
+		}
 	}
 	// A task's namespace is the runtime's (a file named netns in its dir) or, with an ENI, the
 	// VPC data plane's (a file under net/netns/eni).

@@ -54,7 +54,11 @@ func randomSuffix() string {
 
 // newEnv makes a runtime whose tasks are all deleted, and whose cgroup parent is removed, when
 // the test ends.
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with the state root made and the config changed by prepare, when set,
+// before the runtime is.
+func newEnvWith(t *testing.T, prepare func(*runtime.Config)) *env {
 	t.Helper()
 	requireRoot(t, "runc")
 	// Short paths: unix socket paths are limited to 108 bytes.
@@ -69,6 +73,9 @@ func newEnv(t *testing.T) *env {
 	}
 	e.cfg = runtime.Config{StateRoot: stateRoot, CgroupParent: e.parent, ShimPath: exe,
 		ShimEnv: []string{shimEnv + "=1"}, InitPath: runtimetest.TestProg(t)}
+	if prepare != nil {
+		prepare(&e.cfg)
+	}
 	e.rt, err = runtime.NewRunc(e.cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -19,8 +19,13 @@ import (
 
 // Config configures a Runc (or runsc) runtime.
 type Config struct {
-	// StateRoot holds one directory per task; default /run/gantry.
+	// StateRoot holds one directory per task; default /run/gantry. It may be a tmpfs
+	// (InMemoryStateRoot).
 	StateRoot string
+	// LogRoot holds one directory per task for what grows with the task's output: the
+	// containers' logs and the shim's own. Empty keeps them in the task's state directory; set
+	// it, on disk, when StateRoot is in memory.
+	LogRoot string
 	// CgroupParent is the cgroup every task cgroup sits under; default "gantry".
 	CgroupParent string
 	// ShimPath is the executable started as the shim; default os.Executable(). It is run as
@@ -97,6 +102,14 @@ func (r *Runc) dir(taskID string) taskDir {
 	return taskDir(filepath.Join(r.cfg.StateRoot, "tasks", taskID))
 }
 
+// logDir is where a task created now keeps its output; "" when it stays in the state directory.
+func (r *Runc) logDir(taskID string) string {
+	if r.cfg.LogRoot == "" {
+		return ""
+	}
+	return filepath.Join(r.cfg.LogRoot, taskID)
+}
+
 func (r *Runc) loadTask(taskID string) (taskDir, taskRecord, error) {
 	if err := validName("task id", taskID); err != nil {
 		return "", taskRecord{}, err
@@ -131,7 +144,8 @@ func (r *Runc) CreateTask(ctx context.Context, spec TaskSpec) (err error) {
 		return fmt.Errorf("create task dir: %w", err)
 	}
 	rec := taskRecord{ID: spec.ID, NetNSPath: spec.NetNSPath, CgroupPath: "/" + r.cfg.CgroupParent + "/" + spec.ID, CPUUnits: spec.CPUUnits,
-		OCIBinary: r.cfg.OCIBinary, OCIArgs: r.ociArgs, OCIKind: r.kind, CreatedAt: time.Now().UTC()}
+		OCIBinary: r.cfg.OCIBinary, OCIArgs: r.ociArgs, OCIKind: r.kind, CreatedAt: time.Now().UTC(),
+		LogDir: r.logDir(spec.ID)}
 	defer func() {
 		if err != nil {
 			r.cleanup(context.WithoutCancel(ctx), d, rec)
@@ -140,7 +154,7 @@ func (r *Runc) CreateTask(ctx context.Context, spec TaskSpec) (err error) {
 	if err := r.prepareSandbox(d, &rec, spec); err != nil {
 		return fmt.Errorf("task %q: %w", spec.ID, err)
 	}
-	if err := r.startShim(ctx, d); err != nil {
+	if err := r.startShim(ctx, d, rec); err != nil {
 		return fmt.Errorf("task %q: %w", spec.ID, err)
 	}
 	return nil
@@ -150,6 +164,11 @@ func (r *Runc) prepareSandbox(d taskDir, rec *taskRecord, spec TaskSpec) error {
 	for _, sub := range []string{d.ociRoot(), d.containers()} {
 		if err := os.Mkdir(sub, 0o700); err != nil {
 			return fmt.Errorf("create task dir: %w", err)
+		}
+	}
+	if rec.LogDir != "" {
+		if err := os.MkdirAll(rec.LogDir, 0o700); err != nil {
+			return fmt.Errorf("create task log dir: %w", err)
 		}
 	}
 	if rec.NetNSPath == "" {
@@ -165,8 +184,8 @@ func (r *Runc) prepareSandbox(d taskDir, rec *taskRecord, spec TaskSpec) error {
 }
 
 // startShim starts the shim in its own session, so it outlives us, and waits until it serves.
-func (r *Runc) startShim(ctx context.Context, d taskDir) error {
-	logf, err := os.OpenFile(d.shimLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+func (r *Runc) startShim(ctx context.Context, d taskDir, rec taskRecord) error {
+	logf, err := os.OpenFile(rec.shimLog(d), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("open shim log: %w", err)
 	}
@@ -386,19 +405,27 @@ func recordsOnDisk(d taskDir) []containerRecord {
 	return out
 }
 
-// ListTasks lists the tasks with a state directory, live or not.
+// ListTasks lists the tasks with a state directory, live or not, and those with only a log
+// directory: their state was in memory and went with a reboot, and DeleteTask removes the rest.
 func (r *Runc) ListTasks(ctx context.Context) ([]string, error) {
-	entries, err := os.ReadDir(filepath.Join(r.cfg.StateRoot, "tasks"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list tasks: %w", err)
-	}
 	var ids []string
-	for _, e := range entries {
-		if e.IsDir() {
-			ids = append(ids, e.Name())
+	seen := map[string]bool{}
+	for _, dir := range []string{filepath.Join(r.cfg.StateRoot, "tasks"), r.cfg.LogRoot} {
+		if dir == "" {
+			continue
+		}
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list tasks: %w", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() && !seen[e.Name()] && validName("task id", e.Name()) == nil {
+				seen[e.Name()] = true
+				ids = append(ids, e.Name())
+			}
 		}
 	}
 	return ids, nil
@@ -406,26 +433,26 @@ func (r *Runc) ListTasks(ctx context.Context) ([]string, error) {
 
 // ReadLogs reads the container's log file from offset.
 func (r *Runc) ReadLogs(ctx context.Context, taskID, name string, offset int64, max int) ([]LogEntry, int64, error) {
-	d, _, err := r.loadTask(taskID)
+	d, rec, err := r.loadTask(taskID)
 	if err != nil {
 		return nil, offset, err
 	}
 	if err := validName("container name", name); err != nil {
 		return nil, offset, err
 	}
-	return ReadLogFile(d.logFile(name), offset, max)
+	return ReadLogFile(rec.logFile(d, name), offset, max)
 }
 
 // TrimLogs frees the disk of the container's log before offset before (TrimLogFile).
 func (r *Runc) TrimLogs(ctx context.Context, taskID, name string, before, keepTail int64) error {
-	d, _, err := r.loadTask(taskID)
+	d, rec, err := r.loadTask(taskID)
 	if err != nil {
 		return err
 	}
 	if err := validName("container name", name); err != nil {
 		return err
 	}
-	return TrimLogFile(d.logFile(name), before, keepTail)
+	return TrimLogFile(rec.logFile(d, name), before, keepTail)
 }
 
 // Close drops the connections to shims; tasks keep running.

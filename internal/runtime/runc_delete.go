@@ -26,13 +26,19 @@ func (r *Runc) DeleteTask(ctx context.Context, taskID string) error {
 	}
 	d := r.dir(taskID)
 	if _, err := os.Stat(string(d)); errors.Is(err, fs.ErrNotExist) {
+		// Output whose state went with a reboot (the state may be in memory, the output never).
+		if dir := r.logDir(taskID); dir != "" {
+			if err := os.RemoveAll(dir); err != nil {
+				return fmt.Errorf("delete task %q: remove log dir: %w", taskID, err)
+			}
+		}
 		return nil
 	}
 	var rec taskRecord
 	if err := readJSON(d.record(), &rec); err != nil {
 		// A create that died half way: rebuild what it may have made.
 		rec = taskRecord{ID: taskID, CgroupPath: "/" + r.cfg.CgroupParent + "/" + taskID,
-			OCIBinary: r.cfg.OCIBinary, OCIArgs: r.ociArgs, OCIKind: r.kind}
+			OCIBinary: r.cfg.OCIBinary, OCIArgs: r.ociArgs, OCIKind: r.kind, LogDir: r.logDir(taskID)}
 		if _, err := os.Stat(d.netns()); err == nil {
 			rec.NetNSPath, rec.OwnsNetNS = d.netns(), true
 		}
@@ -84,6 +90,11 @@ func (r *Runc) cleanup(ctx context.Context, d taskDir, rec taskRecord) error {
 	}
 	if err := os.RemoveAll(string(d)); err != nil {
 		return fmt.Errorf("remove task dir: %w", err)
+	}
+	if rec.LogDir != "" {
+		if err := os.RemoveAll(rec.LogDir); err != nil {
+			return fmt.Errorf("remove task log dir: %w", err)
+		}
 	}
 	return nil
 }

@@ -180,7 +180,7 @@ func (s *shim) containerCgroup(name string) string { return s.rec.CgroupPath + "
 // startLogs copies both streams into the container's log file until the container's last
 // process closes them; the returned channel closes when both are done.
 func (s *shim) startLogs(c *shimContainer, out, errs *os.File) (<-chan struct{}, error) {
-	w, err := OpenLogWriter(filepath.Join(c.dir, "log"))
+	w, err := OpenLogWriter(s.rec.logFile(s.dir, c.name))
 	if err != nil {
 		return nil, err
 	}

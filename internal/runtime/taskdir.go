@@ -8,27 +8,35 @@ import (
 	"time"
 )
 
-// A task's state directory holds everything the task owns on disk:
+// A task's state directory holds what the task owns on the host, its output aside:
 //
 //	<root>/tasks/<id>/task.json                  taskRecord, written once by CreateTask
-//	                 shim.sock shim.pid shim.log  the shim's socket (0600), pid and own log
+//	                 shim.sock shim.pid           the shim's socket (0600) and pid
 //	                 netns                        the namespace, when the runtime made it
 //	                 oci/                         the OCI runtime's --root
-//	                 containers/<name>/config.json, log, status.json, runc.log
+//	                 containers/<name>/config.json, status.json, runc.log, init.pid
 //
-// The directory is 0700 and never mounted into a container, so the socket is out of reach.
+// Its output is in the task's log directory, <log root>/<id>/ (Config.LogRoot):
+//
+//	shim.log <name>.log                          the shim's own log, each container's output
+//
+// The state directory may be in memory (a tmpfs, InMemoryStateRoot): its files are small, and
+// are created and replaced a dozen times in each start. The output grows with what the
+// containers print and waits until it is shipped, so it stays on disk. A task recorded before
+// log directories existed has no LogDir and keeps both logs in its state directory, at
+// shim.log and containers/<name>/log.
+//
+// Both directories are 0700 and never mounted into a container, so the socket is out of reach.
 
 type taskDir string
 
 func (d taskDir) record() string            { return filepath.Join(string(d), "task.json") }
 func (d taskDir) socket() string            { return filepath.Join(string(d), "shim.sock") }
 func (d taskDir) shimPid() string           { return filepath.Join(string(d), "shim.pid") }
-func (d taskDir) shimLog() string           { return filepath.Join(string(d), "shim.log") }
 func (d taskDir) netns() string             { return filepath.Join(string(d), "netns") }
 func (d taskDir) ociRoot() string           { return filepath.Join(string(d), "oci") }
 func (d taskDir) containers() string        { return filepath.Join(string(d), "containers") }
 func (d taskDir) container(n string) string { return filepath.Join(string(d), "containers", n) }
-func (d taskDir) logFile(n string) string   { return filepath.Join(d.container(n), "log") }
 func (d taskDir) statusFile(n string) string {
 	return filepath.Join(d.container(n), "status.json")
 }
@@ -45,6 +53,25 @@ type taskRecord struct {
 	OCIArgs   []string  `json:"ociArgs,omitempty"`
 	OCIKind   string    `json:"ociKind"`
 	CreatedAt time.Time `json:"createdAt"`
+	// LogDir holds the shim's log and the containers' output; empty for a task recorded before
+	// log directories existed, whose logs are in its state directory.
+	LogDir string `json:"logDir,omitempty"`
+}
+
+// shimLog is the file the shim's stdout and stderr go to.
+func (r taskRecord) shimLog(d taskDir) string {
+	if r.LogDir == "" {
+		return filepath.Join(string(d), "shim.log")
+	}
+	return filepath.Join(r.LogDir, "shim.log")
+}
+
+// logFile is the file a container's output is framed into (LogWriter).
+func (r taskRecord) logFile(d taskDir, container string) string {
+	if r.LogDir == "" {
+		return filepath.Join(d.container(container), "log")
+	}
+	return filepath.Join(r.LogDir, container+".log")
 }
 
 // containerRecord is the on-disk form of a container's status, rewritten on every change.

@@ -62,6 +62,7 @@ func run(ctx context.Context, bin string, n, workers int, cpuOC, memOC float64, 
 	// gantry
 	time.Sleep(2 * time.Second)
 	base := bench.SumMem([]int{serverPid})
+	stateBefore := bench.UsedKiB(g.RuntimeDir())
 	availBefore := bench.MemAvailableKiB()
 	start := time.Now()
 	all, err := launch(ctx, g, n, workers)
@@ -70,9 +71,10 @@ func run(ctx context.Context, bin string, n, workers int, cpuOC, memOC float64, 
 	}
 	startTook := time.Since(start)
 	var server, shims, conts bench.Mem
-	var gAvail int64
+	var gAvail, state int64
 	if err == nil {
 		time.Sleep(settle)
+		state = bench.UsedKiB(g.RuntimeDir()) - stateBefore
 		server = bench.SumMem([]int{serverPid})
 		shimPids, contPids := bench.TaskPids(g.RuntimeDir())
 		shims, conts = bench.SumMem(shimPids), bench.SumMem(contPids)
@@ -108,7 +110,8 @@ func run(ctx context.Context, bin string, n, workers int, cpuOC, memOC float64, 
 	fmt.Printf("gantry server growth          %s  %s   (server PSS %.1f -> %.1f MiB)\n", per(server.PSS-base.PSS), per(server.RSS-base.RSS), mib(base.PSS), mib(server.PSS))
 	fmt.Printf("gantry shims (%d)            %s  %s\n", shims.Procs, per(shims.PSS), per(shims.RSS))
 	fmt.Printf("gantry containers (%d)       %s  %s\n", conts.Procs, per(conts.PSS), per(conts.RSS))
-	gTotal := server.PSS - base.PSS + shims.PSS + conts.PSS
+	fmt.Printf("gantry runtime state (tmpfs)  %s\n", per(state))
+	gTotal := server.PSS - base.PSS + shims.PSS + conts.PSS + state
 	fmt.Printf("gantry total                  %s\n", per(gTotal))
 	fmt.Printf("raw runc containers (%d)     %s  %s\n", peer.Procs, per(peer.PSS), per(peer.RSS))
 	fmt.Printf("gantry beyond raw runc        %s MiB PSS per task  (goal < 2 MiB)\n", per(gTotal-peer.PSS))
