@@ -27,10 +27,11 @@ func main() {
 	poll := flag.Duration("poll", 5*time.Millisecond, "DescribeTasks polling interval")
 	settle := flag.Duration("settle", 300*time.Millisecond, "pause before each timed start (gantry's and the peer's alike), so that the previous run's teardown, which the kernel finishes after the fact (namespaces, cgroups), is not timed")
 	running := flag.Int("running", 0, "idle tasks kept running on the host while measuring (and as many idle raw runc containers for the peer): how a start's cost grows with what the host already runs")
+	replace := flag.Bool("replace", false, "each start replaces the previous one, as a rolling deployment does: the previous task is stopped (StopTask), and the peer's previous container removed (runc kill, delete), at the moment the start begins")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *gantry, *n, *warmup, *running, *poll, *settle); err != nil {
+	if err := run(ctx, *gantry, *n, *warmup, *running, *poll, *settle, *replace); err != nil {
 		fmt.Fprintln(os.Stderr, "tasklatency:", err)
 		os.Exit(1)
 	}
@@ -46,13 +47,13 @@ type sample struct {
 // client and its polls): the server, and the tasks' shims with the runc runs they reaped.
 var comms = []string{"gantry", "gantry-shim"}
 
-func run(ctx context.Context, bin string, n, warmup, running int, poll, settle time.Duration) (err error) {
+func run(ctx context.Context, bin string, n, warmup, running int, poll, settle time.Duration, replace bool) (err error) {
 	if err := bench.BecomeSubreaper(); err != nil {
 		return fmt.Errorf("subreaper: %w", err)
 	}
 	defer bench.ReapOrphans()
-	fmt.Printf("RunTask -> RUNNING, cached image, task %d cpu / %d MiB, %d runs after %d warm-up, poll %s, %d idle tasks running; %s\n",
-		bench.TaskCPU, bench.TaskMemoryMiB, n, warmup, poll, running, bench.Load())
+	fmt.Printf("RunTask -> RUNNING, cached image, task %d cpu / %d MiB, %d runs after %d warm-up, poll %s, %d idle tasks running, replacing the previous start %v; %s\n",
+		bench.TaskCPU, bench.TaskMemoryMiB, n, warmup, poll, running, replace, bench.Load())
 	g, err := bench.StartGantry(ctx, bench.GantryOptions{Binary: bin, Tasks: 4 + running, Workers: 4})
 	if err != nil {
 		return err
@@ -81,21 +82,38 @@ func run(ctx context.Context, bin string, n, warmup, running int, poll, settle t
 	var gs []sample
 	var runs, createStarts []time.Duration
 	var gCPU, rCPU bench.CPUSample
+	// With replace, the task and the peer's container that the next start replaces.
+	var prevTask []string
+	prevRaw := ""
+	defer func() {
+		if prevTask != nil {
+			_ = g.StopTasks(cleanup, prevTask, 1, time.Minute)
+		}
+		if prevRaw != "" {
+			_ = raw.Remove(cleanup, prevRaw)
+		}
+	}()
 	for i := range warmup - 1 + n {
 		measured := i >= warmup-1
 		time.Sleep(settle)
-		s, err := gantryOnce(ctx, g, poll)
+		s, arns, err := gantryOnce(ctx, g, poll, prevTask, replace)
+		if replace {
+			prevTask = arns
+		}
 		if err != nil {
 			return fmt.Errorf("gantry run %d: %w", i, err)
 		}
 		id := "lat" + strconv.Itoa(i)
 		time.Sleep(settle)
-		d1, c1, err := rawOnce(ctx, raw, id+"r", bench.RunDetach)
+		d1, c1, err := rawOnce(ctx, raw, id+"r", bench.RunDetach, prevRaw, replace)
+		if replace {
+			prevRaw = id + "r"
+		}
 		if err != nil {
 			return err
 		}
 		time.Sleep(settle)
-		d2, _, err := rawOnce(ctx, raw, id+"c", bench.CreateStart)
+		d2, _, err := rawOnce(ctx, raw, id+"c", bench.CreateStart, "", false)
 		if err != nil {
 			return err
 		}
@@ -150,26 +168,43 @@ func run(ctx context.Context, bin string, n, warmup, running int, poll, settle t
 	return nil
 }
 
-// gantryOnce runs one task, times it to RUNNING, then stops it and waits (untimed).
-func gantryOnce(ctx context.Context, g *bench.Gantry, poll time.Duration) (sample, error) {
+// gantryOnce runs one task and times it to RUNNING. It stops replaced at the same moment and
+// waits for that (untimed), and then, unless keep, stops its own task and waits (untimed); a
+// kept task is returned for the caller to stop.
+func gantryOnce(ctx context.Context, g *bench.Gantry, poll time.Duration, replaced []string, keep bool) (sample, []string, error) {
 	c0, err := bench.SampleCPU(comms...)
 	if err != nil {
-		return sample{}, err
+		return sample{}, nil, err
 	}
+	stopped := make(chan error, 1)
 	start := time.Now()
+	go func() {
+		if replaced == nil {
+			stopped <- nil
+			return
+		}
+		stopped <- g.StopTasks(context.WithoutCancel(ctx), replaced, 1, time.Minute)
+	}()
 	arns, err := g.RunTasks(ctx, 1)
 	if err != nil {
-		return sample{}, err
+		<-stopped
+		return sample{}, nil, err
 	}
 	called := time.Since(start)
 	seen, err := g.WaitRunning(ctx, arns, poll, time.Minute)
-	defer func() { _ = g.StopTasks(context.WithoutCancel(ctx), arns, 1, time.Minute) }()
-	if err != nil {
-		return sample{}, err
+	var c1 bench.CPUSample
+	if err == nil {
+		c1, err = bench.SampleCPU(comms...)
 	}
-	c1, err := bench.SampleCPU(comms...)
+	if serr := <-stopped; err == nil && serr != nil {
+		err = fmt.Errorf("stop the replaced task: %w", serr)
+	}
+	if !keep {
+		_ = g.StopTasks(context.WithoutCancel(ctx), arns, 1, time.Minute)
+		arns = nil
+	}
 	if err != nil {
-		return sample{}, err
+		return sample{}, arns, err
 	}
 	o := seen[arns[0]]
 	t := o.Task
@@ -182,7 +217,7 @@ func gantryOnce(ctx context.Context, g *bench.Gantry, poll time.Duration) (sampl
 		start:  ts(t.StartedAt).Sub(ts(t.PullStoppedAt)),
 		report: o.Seen.Sub(ts(t.StartedAt)),
 		cpu:    c1.Sub(c0),
-	}, nil
+	}, arns, nil
 }
 
 // startIdle starts n idle tasks (RunTask count 10) and n idle raw containers, and waits for
@@ -213,9 +248,9 @@ func startIdle(ctx context.Context, g *bench.Gantry, raw *bench.RawRunc, n int, 
 	return arns, nil
 }
 
-// rawOnce writes a bundle (untimed), starts it with runc (timed, with the CPU it took), then
-// removes it (untimed).
-func rawOnce(ctx context.Context, raw *bench.RawRunc, id string, mode bench.PeerMode) (time.Duration, bench.CPUSample, error) {
+// rawOnce writes a bundle (untimed), starts it with runc (timed, with the CPU it took) while
+// removing replaced, when set, then removes it (untimed) unless keep.
+func rawOnce(ctx context.Context, raw *bench.RawRunc, id string, mode bench.PeerMode, replaced string, keep bool) (time.Duration, bench.CPUSample, error) {
 	bundle, err := raw.Bundle(id)
 	if err != nil {
 		return 0, bench.CPUSample{}, err
@@ -224,13 +259,27 @@ func rawOnce(ctx context.Context, raw *bench.RawRunc, id string, mode bench.Peer
 	if err != nil {
 		return 0, bench.CPUSample{}, err
 	}
+	removed := make(chan error, 1)
+	go func() {
+		if replaced == "" {
+			removed <- nil
+			return
+		}
+		removed <- raw.Remove(context.WithoutCancel(ctx), replaced)
+	}()
 	d, err := raw.Start(ctx, id, bundle, mode)
+	var c1 bench.CPUSample
+	if err == nil {
+		c1, err = bench.SampleCPU()
+	}
+	if rerr := <-removed; err == nil && rerr != nil {
+		err = fmt.Errorf("remove the replaced container: %w", rerr)
+	}
 	if err != nil {
 		return 0, bench.CPUSample{}, err
 	}
-	c1, err := bench.SampleCPU()
-	if err != nil {
-		return 0, bench.CPUSample{}, err
+	if keep {
+		return d, c1.Sub(c0), nil
 	}
 	return d, c1.Sub(c0), raw.Remove(context.WithoutCancel(ctx), id)
 }
