@@ -251,7 +251,7 @@ func newRuntime(f serverFlags, logger *slog.Logger) (*runtime.Runc, error) {
 	case err != nil:
 		return nil, err
 	case !inMemory:
-		logger.Warn("tasks' runtime state stays on disk: slower starts; it moves to memory at a start with no task on this host", "reason", why)
+		logger.Warn("the tasks' runtime state stays on disk (slower starts); a server started while no task runs on this host tries again", "reason", why)
 	}
 	if f.host.runtime == "runsc" {
 		return runtime.NewRunsc(cfg)
