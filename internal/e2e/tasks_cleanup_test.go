@@ -141,10 +141,15 @@ func TestImageCleanup(t *testing.T) {
 // TestContainerLogsTrimmed: a running container's output does not pile up on the host's disk.
 // With awslogs, its log file keeps on disk only what the stream does not hold yet, and the last
 // line reaches the stream; without a log driver (nothing reads it, as on Fargate), only its
-// last MiB stays.
+// last MiB stays. The output waits under the data dir's tasklogs, out of the runtime's state,
+// which is in memory.
 func TestContainerLogsTrimmed(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, dir)
+	var fsStat syscall.Statfs_t
+	if err := syscall.Statfs(filepath.Join(dir, "run"), &fsStat); err != nil || fsStat.Type != 0x01021994 { // TMPFS_MAGIC
+		t.Fatalf("the runtime's state root: filesystem %#x, %v; want a tmpfs", fsStat.Type, err)
+	}
 	cli := newCLI(t, s)
 	ref, _ := appImage(t, s)
 	const lines = 200000 // of 100 bytes: about 28 MB of log file each
