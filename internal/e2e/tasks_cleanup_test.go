@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"golang.org/x/sys/unix"
 )
 
 // TestCLIStoppedTasksReaped: a stopped task stays visible for --stopped-task-retention (on AWS
@@ -146,8 +147,8 @@ func TestImageCleanup(t *testing.T) {
 func TestContainerLogsTrimmed(t *testing.T) {
 	dir := t.TempDir()
 	s := startServer(t, dir)
-	var fsStat syscall.Statfs_t
-	if err := syscall.Statfs(filepath.Join(dir, "run"), &fsStat); err != nil || fsStat.Type != 0x01021994 { // TMPFS_MAGIC
+	var fsStat unix.Statfs_t
+	if err := unix.Statfs(filepath.Join(dir, "run"), &fsStat); err != nil || fsStat.Type != unix.TMPFS_MAGIC {
 		t.Fatalf("the runtime's state root: filesystem %#x, %v; want a tmpfs", fsStat.Type, err)
 	}
 	cli := newCLI(t, s)

@@ -183,13 +183,11 @@ func gantryOnce(ctx context.Context, g *bench.Gantry, poll time.Duration, replac
 	}
 	stopped := make(chan error, 1)
 	start := time.Now()
-	go func() {
-		if replaced == nil {
-			stopped <- nil
-			return
-		}
-		stopped <- g.StopTasks(context.WithoutCancel(ctx), replaced, 1, time.Minute)
-	}()
+	if replaced == nil {
+		stopped <- nil
+	} else {
+		go func() { stopped <- g.StopTasks(context.WithoutCancel(ctx), replaced, 1, time.Minute) }()
+	}
 	arns, err := g.RunTasks(ctx, 1)
 	if err != nil {
 		<-stopped
@@ -266,13 +264,11 @@ func rawOnce(ctx context.Context, raw *bench.RawRunc, id string, mode bench.Peer
 		return 0, bench.CPUSample{}, err
 	}
 	removed := make(chan error, 1)
-	go func() {
-		if replaced == "" {
-			removed <- nil
-			return
-		}
-		removed <- raw.Remove(context.WithoutCancel(ctx), replaced)
-	}()
+	if replaced == "" {
+		removed <- nil
+	} else {
+		go func() { removed <- raw.Remove(context.WithoutCancel(ctx), replaced) }()
+	}
 	d, err := raw.Start(ctx, id, bundle, mode)
 	var c1 bench.CPUSample
 	if err == nil {
