@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,6 +20,9 @@ import (
 // reads as zeros already. A formatted 20 GiB file takes about 300 KiB of disk.
 var mkfsArgs = []string{"-q", "-F", "-t", "ext4", "-O", "^has_journal,^resize_inode",
 	"-E", "lazy_itable_init=1,nodiscard", "-m", "0"}
+
+// loopBusyTimeout bounds how long attachLoop waits for a free loop device to stop being busy.
+const loopBusyTimeout = 5 * time.Second
 
 // mountData: discard gives the space of deleted files back to the host.
 const mountData = "discard,noinit_itable"
@@ -152,7 +156,11 @@ func attachLoop(f *os.File) (*os.File, error) {
 	}
 	defer ctl.Close()
 	flags := uint32(unix.LO_FLAGS_AUTOCLEAR | unix.LO_FLAGS_DIRECT_IO)
-	for range 16 { // another process may take the free device first
+	// The free device the kernel names can be busy for a moment: claimed by another process's
+	// attach, which it hands the same device, or still by the last user of a device just
+	// cleared. Asking again at once names the same device, so the retries are spread over time.
+	wait := time.Millisecond
+	for deadline := time.Now().Add(loopBusyTimeout); ; {
 		n, err := unix.IoctlRetInt(int(ctl.Fd()), unix.LOOP_CTL_GET_FREE)
 		if err != nil {
 			return nil, fmt.Errorf("scratch: find a free loop device: %w", err)
@@ -162,19 +170,22 @@ func attachLoop(f *os.File) (*os.File, error) {
 			return nil, fmt.Errorf("scratch: %w", err)
 		}
 		cfg := unix.LoopConfig{Fd: uint32(f.Fd()), Info: unix.LoopInfo64{Flags: flags}}
-		err = unix.IoctlLoopConfigure(int(loop.Fd()), &cfg)
-		switch {
-		case err == nil:
+		if err = unix.IoctlLoopConfigure(int(loop.Fd()), &cfg); err == nil {
 			return loop, nil
+		}
+		loop.Close()
+		switch {
 		case errors.Is(err, unix.EINVAL) && flags&unix.LO_FLAGS_DIRECT_IO != 0:
 			flags &^= unix.LO_FLAGS_DIRECT_IO // the host's filesystem has no direct I/O
 		case !errors.Is(err, unix.EBUSY):
-			loop.Close()
 			return nil, fmt.Errorf("scratch: attach %s: %w", loop.Name(), err)
+		case time.Now().After(deadline):
+			return nil, fmt.Errorf("scratch: no free loop device: %s still busy after %s", loop.Name(), loopBusyTimeout)
+		default:
+			time.Sleep(wait)
+			wait = min(2*wait, 50*time.Millisecond)
 		}
-		loop.Close()
 	}
-	return nil, errors.New("scratch: no free loop device")
 }
 
 // take moves d's filesystem to target (a bind mount, then the pool's mount goes); d is used up

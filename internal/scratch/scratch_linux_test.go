@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -335,4 +336,40 @@ func TestReserve(t *testing.T) {
 		t.Fatalf("Attach once the space is back: %v", err)
 	}
 	Detach(second)
+}
+
+// TestAttachLoopWaitsForABusyDevice: the free device the kernel hands out can be busy for a
+// moment: claimed by another attach's configuration, or by the last user of a device that was
+// just cleared. attachLoop keeps asking, over time, rather than a fixed number of times at
+// once; here the free device is held by an exclusive open for 100 ms.
+func TestAttachLoopWaitsForABusyDevice(t *testing.T) {
+	testutil.RequireRoot(t)
+	ctl, err := os.OpenFile("/dev/loop-control", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctl.Close()
+	n, err := unix.IoctlRetInt(int(ctl.Fd()), unix.LOOP_CTL_GET_FREE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold, err := os.OpenFile(fmt.Sprintf("/dev/loop%d", n), os.O_RDONLY|unix.O_EXCL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := time.AfterFunc(100*time.Millisecond, func() { hold.Close() })
+	defer released.Stop()
+	f, err := os.CreateTemp(t.TempDir(), "img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(1 << 20); err != nil {
+		t.Fatal(err)
+	}
+	loop, err := attachLoop(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop.Close() // autoclear: the device goes with its last descriptor
 }
