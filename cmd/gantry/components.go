@@ -177,6 +177,7 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 		RuntimeName:       f.host.runtime,
 		Puller:            images,
 		StateDir:          filepath.Join(f.dataDir, "agent"),
+		RunDir:            filepath.Join(f.dataDir, "run", "agent"),
 		LocalRegistryHost: endpoint,
 		VPCRouterLinger:   lingerFlag(f.host.vpcRouterLinger),
 		ImageCleanupAge:   lingerFlag(f.host.imageCleanupAge),
@@ -192,11 +193,17 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 		lbSync: lbSync, lbNames: lbNames, lbCerts: lbCerts, targets: serviceTargets{elbOps}}, nil
 }
 
-// newPlane builds the VPC data plane under <data-dir>/net. Its names are its own: host links
-// are named by a hash of the state dir, namespaces live under it, and its uplink prefix is
+// newPlane builds the VPC data plane under <data-dir>/run/net, on the runtime's tmpfs (newRuntime
+// mounts it first): its records change with every task's start and stop, and they describe
+// namespaces, links and rules that a reboot ends anyway. A data dir whose data plane an older
+// server kept in <data-dir>/net keeps it there. Its names are its own: host links are named by
+// a hash of the state dir, namespaces live under it, and its uplink prefix is
 // --vpc-uplink-prefix or a /24 claimed host-wide, so servers sharing a host never collide.
 func newPlane(f serverFlags, logger *slog.Logger) (*network.Plane, error) {
-	dir := filepath.Join(f.dataDir, "net")
+	dir := filepath.Join(f.dataDir, "run", "net")
+	if legacy := filepath.Join(f.dataDir, "net"); isDir(legacy) {
+		dir = legacy
+	}
 	var prefix netip.Prefix
 	var err error
 	if f.host.vpcUplinkPrefix != "" {
@@ -352,4 +359,9 @@ func collectRegistry(ctx context.Context, reg *registry.Registry, logger *slog.L
 			logger.Info("registry gc", "blobs", got.Blobs, "uploads", got.Uploads, "bytes", got.Bytes)
 		}
 	})
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }

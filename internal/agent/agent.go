@@ -45,8 +45,16 @@ type Config struct {
 	// image cleanup does. It needs a Puller that can Prune (image.Store). Default an hour;
 	// negative keeps every image.
 	ImageCleanupAge time.Duration
-	// StateDir holds the host id and one directory per task; default /var/lib/gantry/agent.
+	// StateDir holds the host id, the ready task filesystems and the ENIs' records; default
+	// /var/lib/gantry/agent.
 	StateDir string
+	// RunDir holds what describes this boot's tasks and changes with every start and stop: the
+	// ENIs' records and, with EphemeralStorage, the tasks' directories (taskDir). Default
+	// StateDir. The server keeps it on the runtime's tmpfs: on a disk each of those small files
+	// costs an inode allocation, which an ext4 without a journal makes slow for minutes after
+	// files were deleted (docs/performance.md). What an older server left under StateDir stays
+	// found: task directories there are used where they are, ENI records are moved over.
+	RunDir string
 	// EphemeralStorage gives each task a filesystem of its ephemeral storage size for its
 	// containers' writable layers and volumes (scratch.Pool, kept under StateDir), so a task
 	// that writes more gets ENOSPC as on Fargate. It needs loop devices. Without it tasks write
@@ -132,6 +140,9 @@ func New(cfg Config) *Agent {
 	if cfg.StateDir == "" {
 		cfg.StateDir = "/var/lib/gantry/agent"
 	}
+	if cfg.RunDir == "" {
+		cfg.RunDir = cfg.StateDir
+	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = 10 * time.Second
 	}
@@ -156,7 +167,7 @@ func New(cfg Config) *Agent {
 	a := &Agent{cfg: cfg, log: cfg.Logger.With(logx.KeyComponent, "agent"),
 		runners: map[string]*runnerEntry{}, done: map[string]bool{}}
 	if cfg.Plane != nil {
-		a.vpc = newVPCNetwork(cfg.Plane, cfg.Control, filepath.Join(cfg.StateDir, "enis"), cfg.FirstRulesTimeout, routerLinger(cfg.VPCRouterLinger), cfg.Logger)
+		a.vpc = newVPCNetwork(cfg.Plane, cfg.Control, filepath.Join(cfg.RunDir, "enis"), cfg.FirstRulesTimeout, routerLinger(cfg.VPCRouterLinger), cfg.Logger)
 		a.cfg.Network = a.vpc
 	}
 	if cfg.TaskEndpoint {
@@ -196,6 +207,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.host = host
 	a.mu.Unlock()
 	if a.vpc != nil {
+		if err := moveRecords(filepath.Join(a.cfg.StateDir, "enis"), a.vpc.dir); err != nil {
+			return fmt.Errorf("move the ENIs' records: %w", err)
+		}
 		// Before any task is adopted or released: their interfaces must be known.
 		if err := a.vpc.Recover(ctx); err != nil {
 			return err
@@ -323,9 +337,79 @@ func (a *Agent) run(ctx context.Context, r *taskrunner.Runner) {
 	}
 }
 
-func (a *Agent) taskDir(id string) string { return filepath.Join(a.cfg.StateDir, "tasks", id) }
+// taskDir is a task's directory. With EphemeralStorage it holds small records and the mount
+// points of the task's filesystems, and is under RunDir; without, it holds the containers'
+// writable layers and volumes, and is on disk under StateDir. A directory that is already in the
+// other place (made by a server configured otherwise, its task still running) is used there.
+func (a *Agent) taskDir(id string) string {
+	roots := a.taskRoots()
+	for _, root := range roots[1:] {
+		if dir := filepath.Join(root, id); isDir(dir) {
+			return dir
+		}
+	}
+	return filepath.Join(roots[0], id)
+}
 
-// tasksOnHost lists the tasks with a sandbox in the runtime or a directory in the state dir.
+// taskRoots lists where task directories may be, where new ones go first.
+func (a *Agent) taskRoots() []string {
+	onDisk, inRun := filepath.Join(a.cfg.StateDir, "tasks"), filepath.Join(a.cfg.RunDir, "tasks")
+	switch {
+	case onDisk == inRun:
+		return []string{onDisk}
+	case a.cfg.EphemeralStorage:
+		return []string{inRun, onDisk}
+	default:
+		return []string{onDisk, inRun}
+	}
+}
+
+// moveRecords moves the files in from (records an older server kept there) to to, where they
+// are kept now; nothing when the two are the same or from does not exist.
+func moveRecords(from, to string) error {
+	if filepath.Clean(from) == filepath.Clean(to) {
+		return nil
+	}
+	ents, err := os.ReadDir(from)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		src, dst := filepath.Join(from, e.Name()), filepath.Join(to, e.Name())
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		// Written whole before the source goes: a crash in between leaves both, the same record.
+		if err := os.WriteFile(dst+".tmp", b, 0o600); err != nil {
+			return err
+		}
+		if err := os.Rename(dst+".tmp", dst); err != nil {
+			return err
+		}
+		if err := os.Remove(src); err != nil {
+			return err
+		}
+	}
+	os.Remove(from) // emptied; left when it holds something else
+	return nil
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}
+
+// tasksOnHost lists the tasks with a sandbox in the runtime or a directory under a task root.
 func (a *Agent) tasksOnHost(ctx context.Context) (map[string]bool, error) {
 	ids, err := a.cfg.Runtime.ListTasks(ctx)
 	if err != nil {
@@ -335,13 +419,15 @@ func (a *Agent) tasksOnHost(ctx context.Context) (map[string]bool, error) {
 	for _, id := range ids {
 		found[id] = true
 	}
-	ents, err := os.ReadDir(filepath.Join(a.cfg.StateDir, "tasks"))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("list task state: %w", err)
-	}
-	for _, e := range ents {
-		if e.IsDir() {
-			found[e.Name()] = true
+	for _, root := range a.taskRoots() {
+		ents, err := os.ReadDir(root)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("list task state: %w", err)
+		}
+		for _, e := range ents {
+			if e.IsDir() {
+				found[e.Name()] = true
+			}
 		}
 	}
 	return found, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +30,7 @@ type fakeHost struct {
 	rt     *runtime.Fake
 	puller *image.FakePuller
 	dir    string
+	runDir string // the agent's RunDir; "" for its default
 }
 
 func newFakeHost(t *testing.T) *fakeHost {
@@ -40,7 +42,7 @@ func newFakeHost(t *testing.T) *fakeHost {
 func (h *fakeHost) run(t *testing.T) (*agent.Agent, func()) {
 	t.Helper()
 	a := agent.New(agent.Config{Control: h.ctl, Runtime: h.rt, RuntimeName: "fake", Puller: h.puller,
-		Rootfs: taskrunner.FakeRootfs{}, StateDir: h.dir, CPU: 4096, MemoryMiB: 8192,
+		Rootfs: taskrunner.FakeRootfs{}, StateDir: h.dir, RunDir: h.runDir, CPU: 4096, MemoryMiB: 8192,
 		LocalRegistryHost: "127.0.0.1:4566", HeartbeatInterval: 20 * time.Millisecond,
 		OrphanGrace: 100 * time.Millisecond, TimeUnit: 10 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -179,4 +181,48 @@ func TestAgentReadoptsAndCleansUp(t *testing.T) {
 	}
 	ids, _ := h.rt.ListTasks(t.Context())
 	t.Errorf("runtime tasks = %v, want only %s", ids, kept.Task.ID)
+}
+
+// TestAgentFindsTaskDirsWhereTheyAre: a task whose directory a server configured otherwise left
+// in the other place (here under RunDir, while this agent, without ephemeral storage, keeps new
+// ones on disk) is adopted from there, not lost; new tasks go where this agent keeps them.
+func TestAgentFindsTaskDirsWhereTheyAre(t *testing.T) {
+	h := newFakeHost(t)
+	h.runDir = filepath.Join(h.dir, "run")
+	_, stop := h.run(t)
+	host := h.hostID(t)
+	as := assignmentOn(host)
+	h.ctl.Assign(as)
+	waitStatus(t, h.ctl, as.Task.ID, model.TaskRunning)
+	onDisk, inRun := filepath.Join(h.dir, "tasks", as.Task.ID), filepath.Join(h.runDir, "tasks", as.Task.ID)
+	if _, err := os.Stat(filepath.Join(onDisk, "runner.json")); err != nil {
+		t.Fatalf("without ephemeral storage the task's record is not under the state dir: %v", err)
+	}
+	stop()
+
+	if err := os.MkdirAll(filepath.Dir(inRun), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(onDisk, inRun); err != nil {
+		t.Fatal(err)
+	}
+	h.ctl = agent.NewFakeControl()
+	running := as
+	running.Task.LastStatus = model.TaskRunning
+	h.ctl.Assign(running)
+	h.run(t)
+	if r := waitStatus(t, h.ctl, as.Task.ID, model.TaskRunning); r.StopCode != "" {
+		t.Fatalf("adopted task reported %+v", r)
+	}
+	if _, err := os.Stat(onDisk); err == nil {
+		t.Fatalf("the adopted task got a second directory %s", onDisk)
+	}
+	h.ctl.StopTask(as.Task.ID, model.StopUserInitiated, "by test")
+	if r := waitStatus(t, h.ctl, as.Task.ID, model.TaskStopped); r.StopCode != "" || r.StoppedReason != "" {
+		t.Fatalf("stopped task reported %+v, want it stopped as asked, not lost", r)
+	}
+	eventually(t, "the task's directory removed where it was", func() bool {
+		_, err := os.Stat(inRun)
+		return errors.Is(err, os.ErrNotExist)
+	})
 }

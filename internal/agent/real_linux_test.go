@@ -104,7 +104,7 @@ func (h *realHost) run(t *testing.T) func() {
 		t.Fatal(err)
 	}
 	a := agent.New(agent.Config{Control: h.ctl, Runtime: rt, RuntimeName: "runc", Puller: h.store, StateDir: h.dir,
-		HostID: "host-test", HeartbeatInterval: time.Second, EphemeralStorage: true})
+		RunDir: filepath.Join(h.dir, "run"), HostID: "host-test", HeartbeatInterval: time.Second, EphemeralStorage: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
@@ -301,8 +301,9 @@ func TestRealReadopt(t *testing.T) {
 		t.Fatalf("after re-adoption: report %s, container %+v (was %+v)", r.LastStatus, a, b)
 	}
 	// The task's own filesystem stayed mounted across the restart; the next agent emptied its
-	// pool of the ready ones the last one left, and made its own.
-	storage := filepath.Join(h.dir, "tasks", as.Task.ID, "scratch")
+	// pool of the ready ones the last one left, and made its own. With its own filesystem the
+	// task's directory is under the agent's RunDir.
+	storage := filepath.Join(h.dir, "run", "tasks", as.Task.ID, "scratch")
 	if m := mountsUnder(t, h.dir); !slices.Contains(m, storage) || len(m) > 4 {
 		t.Fatalf("mounts after re-adoption: %v, want the task's storage %s and at most 2 ready", m, storage)
 	}
@@ -311,7 +312,7 @@ func TestRealReadopt(t *testing.T) {
 	if c := container(r, "web"); c.LastStatus != model.ContainerStopped {
 		t.Errorf("container = %+v", c)
 	}
-	for _, m := range mountsUnder(t, filepath.Join(h.dir, "tasks")) {
+	for _, m := range mountsUnder(t, filepath.Join(h.dir, "run", "tasks")) {
 		t.Errorf("mount left after the task stopped: %s", m)
 	}
 }

@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -31,7 +32,7 @@ func (h *fakeHost) runVPC(t *testing.T, plane network.DataPlane, firstRules time
 func (h *fakeHost) runVPCLinger(t *testing.T, plane network.DataPlane, firstRules, linger time.Duration) (*agent.Agent, func()) {
 	t.Helper()
 	a := agent.New(agent.Config{Control: h.ctl, Runtime: h.rt, RuntimeName: "fake", Puller: h.puller,
-		Rootfs: taskrunner.FakeRootfs{}, StateDir: h.dir, CPU: 4096, MemoryMiB: 8192, Plane: plane,
+		Rootfs: taskrunner.FakeRootfs{}, StateDir: h.dir, RunDir: h.runDir, CPU: 4096, MemoryMiB: 8192, Plane: plane,
 		FirstRulesTimeout: firstRules, VPCRouterLinger: linger, LocalRegistryHost: "127.0.0.1:4566", HeartbeatInterval: 20 * time.Millisecond,
 		OrphanGrace: 100 * time.Millisecond, TimeUnit: 10 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -171,10 +172,10 @@ func TestVPCTaskWithoutENI(t *testing.T) {
 	}
 }
 
-// TestVPCTaskSurvivesAgentRestart: a new agent follows the VPC of the task it adopts, keeps its
-// ENI, and detaches it when the task stops.
-func TestVPCTaskSurvivesAgentRestart(t *testing.T) {
-	h := newFakeHost(t)
+// runVPCTaskAndStop runs an agent, starts one task in the VPC and stops the agent, leaving the
+// task running.
+func (h *fakeHost) runVPCTaskAndStop(t *testing.T) (*network.Fake, model.Assignment) {
+	t.Helper()
 	plane := network.NewFake()
 	h.ctl.SetNetwork(webSnapshot())
 	_, stop := h.runVPC(t, plane, 0)
@@ -183,6 +184,14 @@ func TestVPCTaskSurvivesAgentRestart(t *testing.T) {
 	h.ctl.Assign(as)
 	waitStatus(t, h.ctl, as.Task.ID, model.TaskRunning)
 	stop()
+	return plane, as
+}
+
+// TestVPCTaskSurvivesAgentRestart: a new agent follows the VPC of the task it adopts, keeps its
+// ENI, and detaches it when the task stops.
+func TestVPCTaskSurvivesAgentRestart(t *testing.T) {
+	h := newFakeHost(t)
+	plane, as := h.runVPCTaskAndStop(t)
 	eventually(t, "no watch after the agent stopped", func() bool { return h.ctl.NetworkWatchers(testVPC) == 0 })
 	h.runVPC(t, plane, 0)
 	eventually(t, "vpc followed again", func() bool { return h.ctl.NetworkWatchers(testVPC) == 1 })
@@ -199,6 +208,33 @@ func TestVPCTaskSurvivesAgentRestart(t *testing.T) {
 	h.ctl.StopTask(as.Task.ID, model.StopUserInitiated, "by test")
 	waitStatus(t, h.ctl, as.Task.ID, model.TaskStopped)
 	eventually(t, "eni detached", func() bool { return len(plane.ENIs()) == 0 && h.ctl.NetworkWatchers(testVPC) == 0 })
+}
+
+// TestVPCRecordsMoveToRunDir: the ENIs' records an agent kept under its state dir are moved to
+// the RunDir of the next one, which adopts the task with its ENI and detaches it at the stop.
+func TestVPCRecordsMoveToRunDir(t *testing.T) {
+	h := newFakeHost(t)
+	plane, as := h.runVPCTaskAndStop(t)
+	old, moved := filepath.Join(h.dir, "enis", as.Task.ID+".json"), filepath.Join(h.dir, "run", "enis", as.Task.ID+".json")
+	if _, err := os.Stat(old); err != nil {
+		t.Fatalf("the first agent kept no record in its state dir: %v", err)
+	}
+
+	h.runDir = filepath.Join(h.dir, "run")
+	h.runVPC(t, plane, 0)
+	eventually(t, "vpc followed again", func() bool { return h.ctl.NetworkWatchers(testVPC) == 1 })
+	if _, err := os.Stat(moved); err != nil {
+		t.Fatalf("the record was not moved to the run dir: %v", err)
+	}
+	if _, err := os.Stat(filepath.Dir(old)); err == nil {
+		t.Fatalf("%s is left after its records moved", filepath.Dir(old))
+	}
+	h.ctl.StopTask(as.Task.ID, model.StopUserInitiated, "by test")
+	waitStatus(t, h.ctl, as.Task.ID, model.TaskStopped)
+	eventually(t, "eni detached and its record removed", func() bool {
+		_, err := os.Stat(moved)
+		return len(plane.ENIs()) == 0 && errors.Is(err, os.ErrNotExist)
+	})
 }
 
 // TestVPCRouterLingers: the router outlives the VPC's last task for the linger, still following

@@ -80,7 +80,7 @@ func checkEphemeralStorage(t *testing.T, s *Server, dir string) {
 					gib, want, line, limit)
 			}
 		}
-		if n := len(hostMounts(t, filepath.Join(dir, "agent", "tasks", id))); n == 0 {
+		if n := len(hostMounts(t, filepath.Join(dir, "run", "agent", "tasks", id))); n == 0 {
 			t.Fatalf("no mount of task %s's storage on the host", id)
 		}
 	}
@@ -94,7 +94,7 @@ func checkEphemeralStorage(t *testing.T, s *Server, dir string) {
 	// files are the filesystems it keeps ready (mounted in its pool).
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		mounts := hostMounts(t, filepath.Join(dir, "agent", "tasks"))
+		mounts := hostMounts(t, filepath.Join(dir, "run", "agent", "tasks"))
 		ready := hostMounts(t, filepath.Join(dir, "agent", "scratch-pool"))
 		loops := loopFiles(t, filepath.Join(dir, "agent"))
 		if len(mounts) == 0 && len(loops) == len(ready) && len(ready) <= 2 {

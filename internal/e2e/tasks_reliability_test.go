@@ -260,8 +260,8 @@ func hostLeaks(t *testing.T, dataDir string, cgroupDirs []string) []string {
 	// (--vpc-router-linger; TestVPCChurnLeavesNothing sees it go).
 	// The agent keeps two tasks' filesystems ready, mounted in its pool.
 	// Each router keeps one task namespace made ahead for its next task (a spare).
-	routers := filepath.Join(dataDir, "net", "netns", "vpc") + "/"
-	spares := filepath.Join(dataDir, "net", "netns", "spare") + "/"
+	routers := filepath.Join(dataDir, "run", "net", "netns", "vpc") + "/"
+	spares := filepath.Join(dataDir, "run", "net", "netns", "spare") + "/"
 	pool := filepath.Join(dataDir, "agent", "scratch-pool") + "/"
 	// The runtime's state root is a tmpfs of its own (runtime.InMemoryStateRoot).
 	stateRoot := filepath.Join(dataDir, "run")
@@ -286,8 +286,10 @@ func hostLeaks(t *testing.T, dataDir string, cgroupDirs []string) []string {
 	if loops := loopFiles(t, dataDir); len(loops) > ready {
 		leaks = append(leaks, fmt.Sprintf("%d loop devices for %d ready filesystems: %v", len(loops), ready, loops))
 	}
-	// A deleted task leaves neither its state nor its output.
-	for _, d := range []string{filepath.Join(stateRoot, "tasks"), filepath.Join(dataDir, "tasklogs")} {
+	// A deleted task leaves neither its state (the runtime's, the agent's, its ENI's record)
+	// nor its output.
+	for _, d := range []string{filepath.Join(stateRoot, "tasks"), filepath.Join(stateRoot, "agent", "tasks"),
+		filepath.Join(dataDir, "tasklogs")} {
 		ents, err := os.ReadDir(d)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("read %s: %v", d, err)
@@ -296,9 +298,13 @@ func hostLeaks(t *testing.T, dataDir string, cgroupDirs []string) []string {
 			leaks = append(leaks, "task directory "+filepath.Join(d, e.Name()))
 		}
 	}
+	eniRecords, _ := filepath.Glob(filepath.Join(stateRoot, "agent", "enis", "*.json"))
+	for _, f := range eniRecords {
+		leaks = append(leaks, "ENI record "+f)
+	}
 	// A task's namespace is the runtime's (a file named netns in its dir) or, with an ENI, the
-	// VPC data plane's (a file under net/netns/eni).
-	eniNetns := filepath.Join(dataDir, "net", "netns", "eni") + "/"
+	// VPC data plane's (a file under run/net/netns/eni).
+	eniNetns := filepath.Join(dataDir, "run", "net", "netns", "eni") + "/"
 	_ = filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && (d.Name() == "netns" || strings.HasPrefix(path, eniNetns)) {
 			leaks = append(leaks, "netns file "+path)

@@ -232,7 +232,7 @@ func hostUplink(t *testing.T, dataDir, vpc string) netip.Addr {
 	var rec struct {
 		HostLink string `json:"host_link"`
 	}
-	b, err := os.ReadFile(filepath.Join(dataDir, "net", "vpcs", vpc+".json"))
+	b, err := os.ReadFile(filepath.Join(dataDir, "run", "net", "vpcs", vpc+".json"))
 	if err == nil {
 		err = json.Unmarshal(b, &rec)
 	}
@@ -271,7 +271,7 @@ func hostServer(t *testing.T) int {
 // inRouter runs a command inside the VPC's router namespace and returns its output.
 func inRouter(t *testing.T, dataDir, vpc string, args ...string) string {
 	t.Helper()
-	ns := filepath.Join(dataDir, "net", "netns", "vpc", vpc)
+	ns := filepath.Join(dataDir, "run", "net", "netns", "vpc", vpc)
 	out, err := exec.Command("nsenter", append([]string{"--net=" + ns}, args...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("in vpc %s router: %s: %v\n%s", vpc, strings.Join(args, " "), err, out)

@@ -182,8 +182,8 @@ func TestVPCChurnLeavesNothing(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		links := inRouter(t, dir, a.vpc, "ip", "-o", "link", "show")
 		ruleset := inRouter(t, dir, a.vpc, "nft", "list", "ruleset")
-		namespaces, _ := filepath.Glob(filepath.Join(dir, "net", "netns", "eni", "*"))
-		records, _ := filepath.Glob(filepath.Join(dir, "agent", "enis", "*"))
+		namespaces, _ := filepath.Glob(filepath.Join(dir, "run", "net", "netns", "eni", "*"))
+		records, _ := filepath.Glob(filepath.Join(dir, "run", "agent", "enis", "*"))
 		var leaks []string
 		if n := strings.Count(links, ": eni"); n != 1 {
 			leaks = append(leaks, fmt.Sprintf("%d task veths in the router, want 1:\n%s", n, links))
@@ -241,7 +241,7 @@ func TestVPCChurnLeavesNothing(t *testing.T) {
 	}
 	// The router lingers after the vpc's last task (--vpc-router-linger), then goes.
 	e.stop(t, arn)
-	router := filepath.Join(dir, "net", "netns", "vpc", a.vpc)
+	router := filepath.Join(dir, "run", "net", "netns", "vpc", a.vpc)
 	if _, err := os.Stat(router); err != nil {
 		t.Errorf("the vpc's router did not linger after its last task: %v", err)
 	}

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -22,9 +21,11 @@ const stateTmpfsOptions = "mode=0700,size=256m"
 // describes processes, which a reboot ends anyway, so it loses nothing with the tmpfs.
 //
 // It reports whether the state is in memory. A dir already on a tmpfs (a restart, or /run) is
-// used as it is. A dir on disk that holds tasks' state (a server of an older version left
-// tasks running) is kept on disk, with the reason: mounting over it would hide those tasks.
-// So is a dir where the mount fails (no CAP_SYS_ADMIN).
+// used as it is. A dir on disk that holds a file (tasks' state that a server of an older
+// version, or one that could not mount, left there for running tasks) is kept on disk, with
+// the reason: mounting over it would hide those tasks. So is a dir where the mount fails (no
+// CAP_SYS_ADMIN). Others keep their state under dir too (the agent's task records), so any
+// file counts, not only the runtime's.
 // The mount outlives the process, as the shims do; nothing here unmounts it.
 func InMemoryStateRoot(dir string) (bool, string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -33,18 +34,32 @@ func InMemoryStateRoot(dir string) (bool, string, error) {
 	if inMemory, err := onTmpfs(dir); err != nil || inMemory {
 		return inMemory, "", err
 	}
-	tasks, err := os.ReadDir(filepath.Join(dir, "tasks"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if file, err := firstFile(dir); err != nil {
 		return false, "", fmt.Errorf("state root: %w", err)
-	}
-	if len(tasks) > 0 {
-		return false, fmt.Sprintf("%s holds tasks' state on disk (%d)", dir, len(tasks)), nil
+	} else if file != "" {
+		return false, fmt.Sprintf("%s holds state on disk (%s)", dir, file), nil
 	}
 	if err := unix.Mount("gantry-state", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, stateTmpfsOptions); err != nil {
 		// Slower starts, not a server that cannot start.
 		return false, fmt.Sprintf("mount a tmpfs on %s: %v", dir, err), nil
 	}
 	return true, "", nil
+}
+
+// firstFile returns the path of a file under dir, or "" when dir holds directories only.
+func firstFile(dir string) (string, error) {
+	found := ""
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			found = path
+			return fs.SkipAll
+		}
+		return nil
+	})
+	return found, err
 }
 
 func onTmpfs(dir string) (bool, error) {

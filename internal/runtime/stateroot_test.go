@@ -114,18 +114,41 @@ func TestStateInMemoryOutputOnDisk(t *testing.T) {
 	}
 }
 
-// TestStateRootWithTasksStaysOnDisk: a state root on disk that holds tasks (left running by an
-// older server) is not hidden under a tmpfs.
+// TestStateRootWithTasksStaysOnDisk: a state root on disk that holds a file (the runtime's
+// state of a task left running by an older server, or the agent's record of one) is not
+// hidden under a tmpfs; one that holds empty directories only is mounted.
 func TestStateRootWithTasksStaysOnDisk(t *testing.T) {
+	for _, file := range []string{"tasks/t-old/task.json", "agent/tasks/t-old/runner.json"} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, file)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("{}"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		inMemory, why, err := runtime.InMemoryStateRoot(dir)
+		if err != nil || inMemory || !strings.Contains(why, path) {
+			t.Fatalf("%s: InMemoryStateRoot = %v, %q, %v; want on disk, naming the file", file, inMemory, why, err)
+		}
+		if n := mountsAt(t, dir); n != 0 || isTmpfs(t, dir) {
+			t.Fatalf("%d mounts on a state root that holds %s", n, file)
+		}
+	}
+
 	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "tasks", "t-old"), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "agent", "tasks"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	inMemory, why, err := runtime.InMemoryStateRoot(dir)
-	if err != nil || inMemory || !strings.Contains(why, "(1)") {
-		t.Fatalf("InMemoryStateRoot = %v, %q, %v; want on disk, saying why", inMemory, why, err)
+	if err == nil && inMemory {
+		defer func() {
+			if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+				t.Errorf("unmount the state root: %v", err)
+			}
+		}()
 	}
-	if n := mountsAt(t, dir); n != 0 || isTmpfs(t, dir) {
-		t.Fatalf("%d mounts on a state root that holds a task", n)
+	if err != nil || !inMemory || !isTmpfs(t, dir) {
+		t.Fatalf("empty directories: InMemoryStateRoot = %v, %q, %v; want a tmpfs", inMemory, why, err)
 	}
 }

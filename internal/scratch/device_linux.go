@@ -110,8 +110,10 @@ func copySparse(dst, src *os.File) error {
 type device struct{ path string }
 
 // makeDevice copies the formatted image of size bytes to a new file in dir, attaches that to a
-// loop device and mounts it in dir: about 4 ms, most of it the mount.
-func makeDevice(dir string, fs *formats, size int64) (*device, error) {
+// loop device and mounts it at target, or in dir when target is "": about 4 ms, most of it the
+// mount. A filesystem made for a task goes straight to the task's target: a mount point made
+// in dir would cost a directory on the host's disk, a second mount and an unmount.
+func makeDevice(dir string, fs *formats, size int64, target string) (*device, error) {
 	src, err := fs.get(size)
 	if err != nil {
 		return nil, err
@@ -135,12 +137,17 @@ func makeDevice(dir string, fs *formats, size int64) (*device, error) {
 		return nil, err
 	}
 	defer loop.Close() // the mount holds the device now; the last close frees it otherwise
-	path := strings.TrimSuffix(f.Name(), ".img")
-	if err := os.Mkdir(path, 0o700); err != nil {
-		return nil, fmt.Errorf("scratch: %w", err)
+	path, made := target, false
+	if path == "" {
+		path, made = strings.TrimSuffix(f.Name(), ".img"), true
+		if err := os.Mkdir(path, 0o700); err != nil {
+			return nil, fmt.Errorf("scratch: %w", err)
+		}
 	}
 	if err := unix.Mount(loop.Name(), path, "ext4", 0, mountData); err != nil {
-		os.Remove(path)
+		if made {
+			os.Remove(path)
+		}
 		return nil, fmt.Errorf("scratch: mount %s: %w", loop.Name(), err)
 	}
 	return &device{path: path}, nil

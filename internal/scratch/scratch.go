@@ -83,7 +83,7 @@ func New(cfg Config) (*Pool, error) {
 		// The first is made here, so a host that cannot (no loop devices, no mkfs.ext4) is
 		// told at once rather than at its first task.
 		<-p.room
-		d, err := makeDevice(cfg.Dir, p.formats, cfg.ReadyBytes)
+		d, err := makeDevice(cfg.Dir, p.formats, cfg.ReadyBytes, "")
 		if err != nil {
 			cancel()
 			return nil, err
@@ -115,7 +115,7 @@ func (p *Pool) fill(ctx context.Context) {
 			case <-time.After(refillDelay):
 			}
 		}
-		d, err := makeDevice(p.cfg.Dir, p.formats, p.cfg.ReadyBytes)
+		d, err := makeDevice(p.cfg.Dir, p.formats, p.cfg.ReadyBytes, "")
 		if err != nil {
 			p.cfg.Log.Warn("scratch: make a ready filesystem", "error", err)
 			p.room <- struct{}{}
@@ -144,21 +144,16 @@ func (p *Pool) Attach(target string, size int64) error {
 	if err := os.MkdirAll(target, 0o700); err != nil {
 		return fmt.Errorf("scratch: %w", err)
 	}
-	var d *device
 	if size == p.cfg.ReadyBytes {
 		select {
-		case d = <-p.ready:
+		case d := <-p.ready:
 			p.room <- struct{}{}
+			return d.take(target)
 		default:
 		}
 	}
-	if d == nil {
-		var err error
-		if d, err = makeDevice(p.cfg.Dir, p.formats, size); err != nil {
-			return err
-		}
-	}
-	return d.take(target)
+	_, err := makeDevice(p.cfg.Dir, p.formats, size, target)
+	return err
 }
 
 // Free is how many bytes the host's filesystem under the pool's directory has free.
