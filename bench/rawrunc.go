@@ -89,6 +89,37 @@ func GantryBundle(g *Gantry) (*specs.Spec, error) {
 	return &s, nil
 }
 
+// copyRootfs copies the merged root filesystem of gantry's container to dst. A root overlay
+// that runc mounts inside the container (the spec's first mount, at "/") is mounted read-only
+// here for the copy: its upper directory on top of its layers.
+func copyRootfs(ctx context.Context, gantrySpec *specs.Spec, dst string) error {
+	src := gantrySpec.Root.Path
+	if ms := gantrySpec.Mounts; len(ms) > 0 && ms[0].Destination == "/" && ms[0].Type == "overlay" {
+		var lower, upper string
+		for _, o := range ms[0].Options {
+			if v, ok := strings.CutPrefix(o, "lowerdir="); ok {
+				lower = v
+			} else if v, ok := strings.CutPrefix(o, "upperdir="); ok {
+				upper = v
+			}
+		}
+		tmp, err := os.MkdirTemp("", "gantry-bench-root-")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp)
+		if err := unix.Mount("overlay", tmp, "overlay", unix.MS_RDONLY, "lowerdir="+upper+":"+lower); err != nil {
+			return fmt.Errorf("mount the task's root overlay to copy it: %w", err)
+		}
+		defer unix.Unmount(tmp, unix.MNT_DETACH)
+		src = tmp
+	}
+	if out, err := exec.CommandContext(ctx, "cp", "-a", src+"/.", dst).CombinedOutput(); err != nil {
+		return fmt.Errorf("copy the task's rootfs: %v: %s", err, out)
+	}
+	return nil
+}
+
 // NewRawRunc prepares the peer from gantry's bundle while gantry's task runs: its root filesystem
 // is copied, bind-mount sources inside gantry's data dir are copied, and the spec is adapted as
 // the type's comment says.
@@ -116,13 +147,16 @@ func NewRawRunc(ctx context.Context, gantrySpec *specs.Spec, gantryDataDir strin
 	if err := os.Chmod(r.Rootfs, 0o755); err != nil {
 		return fail(err)
 	}
-	if out, err := exec.CommandContext(ctx, "cp", "-a", gantrySpec.Root.Path+"/.", r.Rootfs).CombinedOutput(); err != nil {
-		return fail(fmt.Errorf("copy the task's rootfs: %v: %s", err, out))
+	if err := copyRootfs(ctx, gantrySpec, r.Rootfs); err != nil {
+		return fail(err)
 	}
 	s := *gantrySpec
 	s.Root = &specs.Root{Path: r.Rootfs, Readonly: gantrySpec.Root.Readonly}
 	s.Mounts = nil
 	for i, m := range gantrySpec.Mounts {
+		if i == 0 && m.Destination == "/" && m.Type == "overlay" {
+			continue // the root overlay runc mounts for gantry; the peer has the copy
+		}
 		if m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind") {
 			if rel, err := filepath.Rel(gantryDataDir, m.Source); err == nil && !strings.HasPrefix(rel, "..") {
 				dst := filepath.Join(dir, "files", strconv.Itoa(i)+"-"+filepath.Base(m.Source))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/internal/agent"
+	"github.com/gantry-dev/gantry/internal/agent/taskrunner"
 	"github.com/gantry-dev/gantry/internal/api"
 	"github.com/gantry-dev/gantry/internal/api/acm"
 	"github.com/gantry-dev/gantry/internal/api/ec2"
@@ -173,6 +174,7 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 		Secrets:           taskAuth, // secrets, ECR pulls and awslogs at start, as the execution role
 		Credentials:       taskAuth, // the task roles' credentials
 		Runtime:           rt,
+		Rootfs:            taskrunner.Overlay{InContainer: rt.MountsRootOverlay()},
 		Plane:             plane,
 		RuntimeName:       f.host.runtime,
 		Puller:            images,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/internal/agent"
+	"github.com/gantry-dev/gantry/internal/agent/taskrunner"
 	"github.com/gantry-dev/gantry/internal/image"
 	"github.com/gantry-dev/gantry/internal/model"
 	"github.com/gantry-dev/gantry/internal/registry"
@@ -104,7 +105,7 @@ func (h *realHost) run(t *testing.T) func() {
 		t.Fatal(err)
 	}
 	a := agent.New(agent.Config{Control: h.ctl, Runtime: rt, RuntimeName: "runc", Puller: h.store, StateDir: h.dir,
-		RunDir: filepath.Join(h.dir, "run"), HostID: "host-test", HeartbeatInterval: time.Second, EphemeralStorage: true})
+		RunDir: filepath.Join(h.dir, "run"), Rootfs: taskrunner.Overlay{InContainer: rt.MountsRootOverlay()}, HostID: "host-test", HeartbeatInterval: time.Second, EphemeralStorage: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()

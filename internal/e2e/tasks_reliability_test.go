@@ -173,6 +173,11 @@ func churnRound(t *testing.T, client *ecs.Client, td, dir string, cgroupDirs []s
 	start := time.Now()
 	waitRunning(t, client, 5*time.Minute, arns...)
 	t.Logf("%d tasks RUNNING after %s", len(arns), time.Since(start))
+	// runc mounts each container's root overlay inside the container's own mount namespace:
+	// the host's table, which runc reads whole at every start, holds none of them.
+	if ovs := hostOverlays(t, dir); len(ovs) != 0 {
+		t.Fatalf("with %d tasks running, the host's mount table holds %d overlays under the data dir: %v", len(arns), len(ovs), ovs[:1])
+	}
 	// The leak checks must see live tasks, or their silence later proves nothing.
 	kinds := map[string]int{}
 	for _, l := range hostLeaks(t, dir, cgroupDirs) {
@@ -312,4 +317,21 @@ func hostLeaks(t *testing.T, dataDir string, cgroupDirs []string) []string {
 		return nil
 	})
 	return leaks
+}
+
+// hostOverlays lists the overlay mounts of the host's mount table whose mount point is under dir.
+func hostOverlays(t *testing.T, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") && strings.Contains(line, " - overlay ") {
+			out = append(out, f[4])
+		}
+	}
+	return out
 }

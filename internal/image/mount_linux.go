@@ -122,6 +122,53 @@ func PrepareRootfs(img Image, dir string) (string, func() error, error) {
 	return prepareRootfs(img, dir, false)
 }
 
+// Overlay is a writable root filesystem for the OCI runtime to mount itself: the image's
+// layers, top first, and the directories that take the writes.
+type Overlay struct {
+	Lower       []string
+	Upper, Work string
+}
+
+// PlanRootfs makes dir's directories for a writable root filesystem that the OCI runtime mounts
+// inside the container's own mount namespace, so that the host's mount table never holds it:
+// the empty mount point dir/rootfs, dir/upper and dir/work. ok is false, with nothing made,
+// when img has no layers or the overlay's paths take more than maxData bytes of mount options
+// (mount(2) copies one page): PrepareRootfs mounts those on the host.
+func PlanRootfs(img Image, dir string, maxData int) (rootfs string, ov Overlay, ok bool, err error) {
+	layers := img.LayerDirs()
+	if len(layers) == 0 {
+		return "", Overlay{}, false, nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", Overlay{}, false, fmt.Errorf("plan rootfs: %w", err)
+	}
+	ov = Overlay{Upper: filepath.Join(abs, "upper"), Work: filepath.Join(abs, "work")}
+	for _, l := range slices.Backward(layers) {
+		if l, err = filepath.Abs(l); err != nil {
+			return "", Overlay{}, false, fmt.Errorf("plan rootfs: %w", err)
+		}
+		ov.Lower = append(ov.Lower, l)
+	}
+	size := 0
+	for _, p := range append([]string{ov.Upper, ov.Work}, ov.Lower...) {
+		if strings.ContainsAny(p, ",:\\") {
+			return "", Overlay{}, false, fmt.Errorf("plan rootfs: overlay path %q contains a separator", p)
+		}
+		size += len(p) + 10
+	}
+	if size > maxData {
+		return "", Overlay{}, false, nil
+	}
+	rootfs = filepath.Join(abs, "rootfs")
+	for _, d := range []string{rootfs, ov.Upper, ov.Work} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", Overlay{}, false, fmt.Errorf("plan rootfs: %w", err)
+		}
+	}
+	return rootfs, ov, true, nil
+}
+
 // PrepareReadOnlyRootfs is PrepareRootfs for a read-only root filesystem: no upper layer.
 func PrepareReadOnlyRootfs(img Image, dir string) (string, func() error, error) {
 	return prepareRootfs(img, dir, true)

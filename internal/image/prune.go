@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -42,7 +43,7 @@ func (s *Store) pruneLocked(unusedFor time.Duration) (Pruned, string, error) {
 	var out Pruned
 	// A layer is in use while any mount names its directory: a container's overlay, or the
 	// read-only bind of a single-layer image. That is the kernel's word, adopted tasks included.
-	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	mounts, err := mountTables()
 	if err != nil {
 		return out, "", fmt.Errorf("prune images: %w", err)
 	}
@@ -78,7 +79,7 @@ func (s *Store) pruneLocked(unusedFor time.Duration) (Pruned, string, error) {
 	return out, trash, err
 }
 
-// mounted reports whether mountinfo names the directory of any of img's layers in this store:
+// mounted reports whether mountinfo (mountTables) names the directory of any of img's layers in this store:
 // another store on the host (another gantry's) may have the same layers mounted, which keeps
 // nothing here.
 func (s *Store) mounted(img Image, mountinfo string) bool {
@@ -95,6 +96,47 @@ func (s *Store) mounted(img Image, mountinfo string) bool {
 		}
 	}
 	return false
+}
+
+// mountTables returns the mount tables of this process's mount namespace and of every other
+// one on the host: a container whose root overlay runc mounted inside its own namespace shows
+// it only there. Processes that end meanwhile are skipped.
+func mountTables() (string, error) {
+	own, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.Write(own)
+	seen := map[uint64]bool{}
+	if st, err := os.Stat("/proc/self/ns/mnt"); err == nil {
+		seen[inode(st)] = true
+	}
+	pids, err := os.ReadDir("/proc")
+	if err != nil {
+		return "", err
+	}
+	for _, e := range pids {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		st, err := os.Stat(filepath.Join("/proc", e.Name(), "ns", "mnt"))
+		if err != nil || seen[inode(st)] {
+			continue
+		}
+		seen[inode(st)] = true
+		if table, err := os.ReadFile(filepath.Join("/proc", e.Name(), "mountinfo")); err == nil {
+			b.Write(table)
+		}
+	}
+	return b.String(), nil
+}
+
+func inode(fi fs.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Ino
+	}
+	return 0
 }
 
 // mountinfoEscaper writes a path as /proc/self/mountinfo does (octal escapes).

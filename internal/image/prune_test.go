@@ -1,9 +1,12 @@
 package image
 
 import (
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,6 +152,57 @@ func TestPruneIgnoresOtherStores(t *testing.T) {
 	}
 	if got, err := mine.Prune(time.Hour); err != nil || !slices.Equal(got.Images, []string{d}) {
 		t.Fatalf("Prune = %v, %v; want %s: only another store's copy is mounted", got.Images, err, d)
+	}
+}
+
+// TestPruneSeesOtherMountNamespaces: a layer mounted only inside another mount namespace (a
+// container whose root overlay runc mounted itself, image.PlanRootfs) keeps its image; once that
+// namespace is gone, the image goes.
+func TestPruneSeesOtherMountNamespaces(t *testing.T) {
+	requireRoot(t)
+	reg := newTestRegistry(t)
+	d := push(t, reg.host+"/a:v1", testImage(t, "amd64", testLayer(t, compression.None, file("a", "1"))))
+	s := New(t.TempDir(), Options{Architecture: "amd64"})
+	img, err := s.Pull(t.Context(), reg.host+"/a:v1", PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := s.imagePath(d)
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	rootfs, ov, ok, err := PlanRootfs(img, filepath.Join(t.TempDir(), "c"), 3900)
+	if err != nil || !ok {
+		t.Fatalf("PlanRootfs = %v, %v", ok, err)
+	}
+	opts := "lowerdir=" + strings.Join(ov.Lower, ":") + ",upperdir=" + ov.Upper + ",workdir=" + ov.Work
+	// A process in a mount namespace of its own, private, so the host never sees the mount.
+	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c",
+		"mount -t overlay overlay -o "+opts+" "+rootfs+" && echo mounted && exec sleep 60")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	line := make([]byte, 8)
+	if n, err := io.ReadFull(out, line); err != nil || string(line[:n]) != "mounted\n" {
+		t.Fatalf("the overlay was not mounted in the other namespace: %q, %v", line, err)
+	}
+	if own, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(own), ov.Upper) {
+		t.Fatal("the overlay shows in this namespace's mount table; the test proves nothing")
+	}
+	if got, err := s.Prune(time.Hour); err != nil || len(got.Images) != 0 {
+		t.Fatalf("Prune removed %v, %v while a container mounts the image", got.Images, err)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if got, err := s.Prune(time.Hour); err != nil || !slices.Equal(got.Images, []string{d}) {
+		t.Fatalf("Prune = %v, %v; want %s once its mount namespace is gone", got.Images, err, d)
 	}
 }
 

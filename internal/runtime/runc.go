@@ -60,6 +60,10 @@ func NewRunc(cfg Config) (*Runc, error) {
 	return newOCIRuntime(cfg, ociRunc, nil)
 }
 
+// MountsRootOverlay says whether a ContainerSpec may carry a RootOverlay: runc mounts it inside
+// the container's namespace; runsc's gofer serves the root from a host directory.
+func (r *Runc) MountsRootOverlay() bool { return r.kind == ociRunc }
+
 func newOCIRuntime(cfg Config, kind string, ociArgs []string) (*Runc, error) {
 	if cfg.StateRoot == "" {
 		cfg.StateRoot = "/run/gantry"
@@ -279,6 +283,9 @@ func (r *Runc) StartContainer(ctx context.Context, taskID string, spec Container
 	d, rec, err := r.loadTask(taskID)
 	if err != nil {
 		return ContainerStatus{}, err
+	}
+	if spec.RootOverlay != nil && !r.MountsRootOverlay() {
+		return ContainerStatus{}, fmt.Errorf("container %q: %s does not mount a root overlay itself: %w", spec.Name, r.kind, ErrInvalidSpec)
 	}
 	if spec.InitProcessEnabled {
 		if static, err := isStaticBinary(r.cfg.InitPath); err != nil || !static {

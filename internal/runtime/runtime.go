@@ -59,10 +59,24 @@ type TaskSpec struct {
 	MemoryMiB int64
 }
 
+// Overlay is an overlayfs: Lower are its read-only layers, top first; writes go to Upper, which
+// needs Work on the same filesystem.
+type Overlay struct {
+	Lower       []string
+	Upper, Work string
+}
+
 // ContainerSpec describes one container of a task.
 type ContainerSpec struct {
 	Name   string
 	Rootfs string // absolute host path, prepared by the caller
+	// RootOverlay, when set, is the root filesystem as an overlay that runc mounts at the
+	// container's "/" inside the container's own mount namespace; Rootfs is then the empty
+	// directory it goes on. The host's mount table never holds it: runc reads that table whole
+	// several times per start, and every running task's mounts make it longer. The runtime reads
+	// the image's files (users, the working directory) from the overlay's directories as
+	// overlayfs merges them. runsc does not take it.
+	RootOverlay *Overlay
 	// ReadonlyRootfs mounts the root filesystem read-only.
 	ReadonlyRootfs bool
 	Args           []string

@@ -54,11 +54,15 @@ func buildSpec(c ContainerSpec, o specOptions) (*specs.Spec, error) {
 	if err := validateContainer(c); err != nil {
 		return nil, err
 	}
-	cwd, err := checkCwd(c.Rootfs, c.Cwd)
+	root := rootView{c.Rootfs}
+	if ov := c.RootOverlay; ov != nil {
+		root = append(rootView{ov.Upper}, ov.Lower...)
+	}
+	cwd, err := checkCwd(root, c.Cwd)
 	if err != nil {
 		return nil, err
 	}
-	user, home, err := resolveUser(c.Rootfs, c.User)
+	user, home, err := resolveUser(root, c.User)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +77,11 @@ func buildSpec(c ContainerSpec, o specOptions) (*specs.Spec, error) {
 	mounts, err := mountsFor(c, o)
 	if err != nil {
 		return nil, err
+	}
+	if ov := c.RootOverlay; ov != nil {
+		// First, so that runc mounts everything else on top of it.
+		mounts = append([]specs.Mount{{Destination: "/", Type: "overlay", Source: "overlay",
+			Options: []string{"lowerdir=" + strings.Join(ov.Lower, ":"), "upperdir=" + ov.Upper, "workdir=" + ov.Work}}}, mounts...)
 	}
 	args := c.Args
 	if c.InitProcessEnabled {
@@ -105,6 +114,29 @@ func buildSpec(c ContainerSpec, o specOptions) (*specs.Spec, error) {
 	return s, nil
 }
 
+// validateOverlay refuses an overlay runc could not mount: relative paths, paths with
+// overlayfs's separators, or options longer than the page mount(2) copies.
+func validateOverlay(ov Overlay) error {
+	if len(ov.Lower) == 0 || ov.Upper == "" || ov.Work == "" {
+		return fmt.Errorf("root overlay: lower, upper and work directories are required: %w", ErrInvalidSpec)
+	}
+	size := 0
+	for _, p := range append([]string{ov.Upper, ov.Work}, ov.Lower...) {
+		if !path.IsAbs(p) || strings.ContainsAny(p, ",:\\") {
+			return fmt.Errorf("root overlay: %q must be an absolute path without ',', ':' or '\\': %w", p, ErrInvalidSpec)
+		}
+		size += len(p) + 10
+	}
+	if size > MaxOverlayData {
+		return fmt.Errorf("root overlay: %d bytes of options, more than mount(2) takes (%d): %w", size, MaxOverlayData, ErrInvalidSpec)
+	}
+	return nil
+}
+
+// MaxOverlayData bounds a root overlay's options: mount(2) copies one page of them, with room
+// kept for what runc adds.
+const MaxOverlayData = 3900
+
 func validateContainer(c ContainerSpec) error {
 	var errs []error
 	if err := validName("container name", c.Name); err != nil {
@@ -112,6 +144,11 @@ func validateContainer(c ContainerSpec) error {
 	}
 	if !path.IsAbs(c.Rootfs) {
 		errs = append(errs, fmt.Errorf("rootfs %q: must be an absolute path: %w", c.Rootfs, ErrInvalidSpec))
+	}
+	if ov := c.RootOverlay; ov != nil {
+		if err := validateOverlay(*ov); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(c.Args) == 0 {
 		errs = append(errs, fmt.Errorf("args: at least one is required: %w", ErrInvalidSpec))

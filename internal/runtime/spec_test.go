@@ -129,7 +129,7 @@ func TestResolveUser(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.user, func(t *testing.T) {
-			got, home, err := resolveUser(root, tt.user)
+			got, home, err := resolveUser(rootView{root}, tt.user)
 			if tt.wantErr {
 				if !errors.Is(err, ErrInvalidSpec) {
 					t.Fatalf("err = %v, want ErrInvalidSpec", err)
@@ -148,12 +148,12 @@ func TestResolveUserStaysInRootfs(t *testing.T) {
 	must(t, os.MkdirAll(filepath.Join(root, "etc"), 0o755))
 	// Followed naively from the host, this would read the host's /etc/passwd.
 	must(t, os.Symlink("../../../../../../../../usr/share/base-passwd/passwd.master", filepath.Join(root, "etc/passwd")))
-	if _, _, err := resolveUser(root, "root"); !errors.Is(err, ErrInvalidSpec) {
+	if _, _, err := resolveUser(rootView{root}, "root"); !errors.Is(err, ErrInvalidSpec) {
 		t.Fatalf("err = %v: a symlink must not read the host's /etc/passwd", err)
 	}
 	loop := t.TempDir()
 	must(t, os.Symlink("/etc", filepath.Join(loop, "etc")))
-	if _, _, err := resolveUser(loop, "root"); err == nil {
+	if _, _, err := resolveUser(rootView{loop}, "root"); err == nil {
 		t.Fatal("a symlink loop resolved")
 	}
 }
@@ -180,7 +180,7 @@ func TestCheckCwd(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.cwd, func(t *testing.T) {
-			got, err := checkCwd(root, tt.cwd)
+			got, err := checkCwd(rootView{root}, tt.cwd)
 			if tt.wantErr != (err != nil) || got != tt.want {
 				t.Errorf("checkCwd(%q) = %q, %v", tt.cwd, got, err)
 			}

@@ -26,7 +26,7 @@ type groupEntry struct {
 
 // resolveUser turns "uid", "uid:gid", "name" or "name:group" into ids, resolving names from the
 // rootfs as Docker does, and returns the user's home directory too.
-func resolveUser(root, user string) (specs.User, string, error) {
+func resolveUser(root rootView, user string) (specs.User, string, error) {
 	userPart, groupPart, hasGroup := strings.Cut(user, ":")
 	passwd, groups, err := readUserDB(root)
 	if err != nil {
@@ -98,7 +98,7 @@ func findPasswd(entries []passwdEntry, match func(passwdEntry) bool) *passwdEntr
 	return nil
 }
 
-func readUserDB(root string) ([]passwdEntry, []groupEntry, error) {
+func readUserDB(root rootView) ([]passwdEntry, []groupEntry, error) {
 	var passwd []passwdEntry
 	var groups []groupEntry
 	err := readColonFile(root, "/etc/passwd", func(f []string) {
@@ -125,7 +125,7 @@ func readUserDB(root string) ([]passwdEntry, []groupEntry, error) {
 }
 
 // readColonFile calls fn for each line of an /etc/passwd-style file; a missing file is empty.
-func readColonFile(root, name string, fn func([]string)) error {
+func readColonFile(root rootView, name string, fn func([]string)) error {
 	data, err := readRootFile(root, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

@@ -21,7 +21,7 @@ type specInput struct {
 	Def      model.ContainerDefinition
 	Override *model.ContainerOverride
 	Image    image.Config
-	Rootfs   string
+	Root     Root
 	Mounts   []runtime.Mount
 	// CredentialsID, when set, gives the containers AWS_CONTAINER_CREDENTIALS_RELATIVE_URI.
 	CredentialsID string
@@ -40,7 +40,8 @@ func containerSpec(in specInput) runtime.ContainerSpec {
 	}
 	spec := runtime.ContainerSpec{
 		Name:           d.Name,
-		Rootfs:         in.Rootfs,
+		Rootfs:         in.Root.Path,
+		RootOverlay:    in.Root.Overlay,
 		ReadonlyRootfs: d.ReadonlyRootFilesystem != nil && *d.ReadonlyRootFilesystem,
 		Args:           commandLine(d, ov, in.Image),
 		Env:            environment(in),

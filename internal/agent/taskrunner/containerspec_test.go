@@ -89,8 +89,9 @@ func TestContainerSpec(t *testing.T) {
 			Capabilities: &model.KernelCapabilities{Add: []string{"SYS_PTRACE"}, Drop: []string{"NET_RAW"}}}}
 	ov := &model.ContainerOverride{Memory: ptr(300)}
 	got := containerSpec(specInput{Task: model.Task{ID: "t"}, Def: def, Override: ov,
-		Image: image.Config{Entrypoint: []string{"/app"}, WorkingDir: "/srv", User: "root"}, Rootfs: "/r"})
-	if got.Cwd != "/srv" || got.User != "1000" || !got.ReadonlyRootfs || got.CPUUnits != 128 || got.MemoryMiB != 300 ||
+		Image: image.Config{Entrypoint: []string{"/app"}, WorkingDir: "/srv", User: "root"},
+		Root:  Root{Path: "/r", Overlay: &runtime.Overlay{Lower: []string{"/l"}, Upper: "/u", Work: "/w"}}})
+	if got.Rootfs != "/r" || got.RootOverlay == nil || got.RootOverlay.Upper != "/u" || got.Cwd != "/srv" || got.User != "1000" || !got.ReadonlyRootfs || got.CPUUnits != 128 || got.MemoryMiB != 300 ||
 		got.MemoryReservationMiB != 64 || !got.InitProcessEnabled || !got.AddSysPtrace ||
 		!slices.Equal(got.DropCapabilities, []string{"NET_RAW"}) || got.Hostname != "t" ||
 		!slices.Equal(got.Ulimits, []runtime.Ulimit{{Name: "nofile", Soft: 1024, Hard: 4096}}) {

@@ -62,12 +62,12 @@ func (e *slowEndpoint) Close(id string) {
 // runner that served the endpoint after the filesystems would wait here in vain.
 type endpointFirstRootfs struct{ ep *slowEndpoint }
 
-func (r endpointFirstRootfs) Prepare(img image.Image, dir string, ro bool) (string, error) {
+func (r endpointFirstRootfs) Prepare(img image.Image, dir string, ro bool) (taskrunner.Root, error) {
 	select {
 	case <-r.ep.began:
 		return taskrunner.FakeRootfs{}.Prepare(img, dir, ro)
 	case <-time.After(2 * time.Second):
-		return "", errors.New("the endpoint is not being served beside the root filesystems")
+		return taskrunner.Root{}, errors.New("the endpoint is not being served beside the root filesystems")
 	}
 }
 

@@ -6,16 +6,24 @@ import (
 	"path/filepath"
 
 	"github.com/gantry-dev/gantry/internal/image"
+	"github.com/gantry-dev/gantry/internal/runtime"
 )
 
 // Rootfs mounts and unmounts containers' root filesystems. Overlay is the real one; FakeRootfs
 // lets tests run without mounting anything.
 type Rootfs interface {
-	// Prepare makes a root filesystem for img under dir and returns its path.
-	Prepare(img image.Image, dir string, readOnly bool) (string, error)
+	// Prepare makes a root filesystem for img under dir.
+	Prepare(img image.Image, dir string, readOnly bool) (Root, error)
 	// Release unmounts what Prepare mounted under dir, which the caller may then remove; it is
 	// idempotent and works after a restart, without the state of the process that called Prepare.
 	Release(dir string) error
+}
+
+// Root is a container's prepared root filesystem: the host path of its root and, when the OCI
+// runtime mounts it itself, the overlay that goes there (runtime.ContainerSpec.RootOverlay).
+type Root struct {
+	Path    string
+	Overlay *runtime.Overlay
 }
 
 // Scratch makes a task's own filesystem of a size in bytes (scratch.Pool); scratch.Detach
@@ -24,36 +32,48 @@ type Scratch interface {
 	Attach(target string, size int64) error
 }
 
-// Overlay mounts image layers with overlayfs (image.PrepareRootfs).
-type Overlay struct{}
+// Overlay makes root filesystems of image layers with overlayfs. With InContainer (an OCI runtime
+// whose MountsRootOverlay is true) the runtime mounts each one inside its container
+// (image.PlanRootfs); otherwise, and for an image whose layers do not fit one mount call,
+// Prepare mounts it on the host (image.PrepareRootfs).
+type Overlay struct{ InContainer bool }
 
 var (
 	_ Rootfs = Overlay{}
 	_ Rootfs = FakeRootfs{}
 )
 
-// Prepare mounts img's layers at dir/rootfs, always writable: the OCI runtime makes the mount
-// points an image may lack (/proc, /sys, /dev) before it remounts the root read-only for a
-// readonlyRootFilesystem container (the spec's root.readonly), as Docker's does. A read-only
+// Prepare makes img's root filesystem under dir, always writable: the OCI runtime makes the
+// mount points an image may lack (/proc, /sys, /dev) before it remounts the root read-only for
+// a readonlyRootFilesystem container (the spec's root.readonly), as Docker's does. A read-only
 // overlay would leave a minimal image unable to start.
-func (Overlay) Prepare(img image.Image, dir string, readOnly bool) (string, error) {
+func (o Overlay) Prepare(img image.Image, dir string, readOnly bool) (Root, error) {
+	if o.InContainer {
+		path, ov, ok, err := image.PlanRootfs(img, dir, runtime.MaxOverlayData)
+		if err != nil {
+			return Root{}, err
+		}
+		if ok {
+			return Root{Path: path, Overlay: &runtime.Overlay{Lower: ov.Lower, Upper: ov.Upper, Work: ov.Work}}, nil
+		}
+	}
 	path, _, err := image.PrepareRootfs(img, dir)
-	return path, err
+	return Root{Path: path}, err
 }
 
-// Release unmounts dir/rootfs.
+// Release unmounts dir/rootfs, if it is mounted on the host.
 func (Overlay) Release(dir string) error { return image.Unmount(filepath.Join(dir, "rootfs")) }
 
 // FakeRootfs makes an empty dir/rootfs directory and mounts nothing.
 type FakeRootfs struct{}
 
 // Prepare creates dir/rootfs.
-func (FakeRootfs) Prepare(img image.Image, dir string, readOnly bool) (string, error) {
+func (FakeRootfs) Prepare(img image.Image, dir string, readOnly bool) (Root, error) {
 	path := filepath.Join(dir, "rootfs")
 	if err := os.MkdirAll(path, 0o755); err != nil {
-		return "", fmt.Errorf("prepare fake rootfs: %w", err)
+		return Root{}, fmt.Errorf("prepare fake rootfs: %w", err)
 	}
-	return path, nil
+	return Root{Path: path}, nil
 }
 
 // Release has nothing to unmount.

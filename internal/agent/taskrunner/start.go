@@ -160,12 +160,12 @@ func (r *Runner) prepare(imgs map[string]image.Image, secrets map[string]contain
 		}
 		img := imgs[c.def.Name]
 		ro := c.def.ReadonlyRootFilesystem != nil && *c.def.ReadonlyRootFilesystem
-		rootfs, err := r.cfg.Rootfs.Prepare(img, filepath.Join(data, "containers", c.def.Name), ro)
+		root, err := r.cfg.Rootfs.Prepare(img, filepath.Join(data, "containers", c.def.Name), ro)
 		if err != nil {
 			return fmt.Errorf("container %q: %w", c.def.Name, err)
 		}
 		c.spec = containerSpec(specInput{Task: a.Task, Def: c.def, Override: overrideFor(a.Task, c.def.Name),
-			Image: img.Config, Rootfs: rootfs, Mounts: mounts, CredentialsID: r.credentialsID,
+			Image: img.Config, Root: root, Mounts: mounts, CredentialsID: r.credentialsID,
 			APIEndpoint: apiEndpoint, Secrets: secrets[c.def.Name].env})
 		c.logSecrets = secrets[c.def.Name].logOpts
 		c.spec.ResolvConfFile = resolvConf
