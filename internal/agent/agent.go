@@ -45,8 +45,8 @@ type Config struct {
 	// image cleanup does. It needs a Puller that can Prune (image.Store). Default an hour;
 	// negative keeps every image.
 	ImageCleanupAge time.Duration
-	// StateDir holds the host id, the ready task filesystems and the ENIs' records; default
-	// /var/lib/gantry/agent.
+	// StateDir holds the host id and the ready task filesystems, and what RunDir does not;
+	// default /var/lib/gantry/agent.
 	StateDir string
 	// RunDir holds what describes this boot's tasks and changes with every start and stop: the
 	// ENIs' records and, with EphemeralStorage, the tasks' directories (taskDir). Default
