@@ -219,18 +219,32 @@ func (r *RawRunc) Bundle(id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// runc's own errors go to this log (its stderr is the container's); made here, before the
+	// timed start, so that runc only opens it.
+	if err := os.WriteFile(filepath.Join(dir, runcLog), nil, 0o600); err != nil {
+		return "", err
+	}
 	return dir, os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600)
 }
+
+const runcLog = "runc.log"
 
 func (r *RawRunc) runc(ctx context.Context, args ...string) error {
 	cmd := exec.CommandContext(ctx, r.Binary, append([]string{"--root", r.Root}, args...)...)
 	// With --detach and no terminal the container inherits these: /dev/null.
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
 	var errOut strings.Builder
-	if len(args) > 0 && args[0] != "run" && args[0] != "create" {
+	logFile := ""
+	if len(args) > 1 && args[0] == "--log" {
+		logFile = args[1]
+	} else {
 		cmd.Stderr = &errOut
 	}
 	if err := cmd.Run(); err != nil {
+		if logFile != "" {
+			b, _ := os.ReadFile(logFile)
+			errOut.Write(b)
+		}
 		return fmt.Errorf("runc %s: %w %s", strings.Join(args, " "), err, strings.TrimSpace(errOut.String()))
 	}
 	return nil
@@ -244,11 +258,11 @@ func (r *RawRunc) Start(ctx context.Context, id, bundle string, mode PeerMode) (
 	var err error
 	switch mode {
 	case CreateStart:
-		if err = r.runc(ctx, "create", "--bundle", bundle, "--pid-file", pidFile, id); err == nil {
+		if err = r.runc(ctx, "--log", filepath.Join(bundle, runcLog), "create", "--bundle", bundle, "--pid-file", pidFile, id); err == nil {
 			err = r.runc(ctx, "start", id)
 		}
 	default:
-		err = r.runc(ctx, "run", "--detach", "--bundle", bundle, "--pid-file", pidFile, id)
+		err = r.runc(ctx, "--log", filepath.Join(bundle, runcLog), "run", "--detach", "--bundle", bundle, "--pid-file", pidFile, id)
 	}
 	took := time.Since(start)
 	b, perr := os.ReadFile(pidFile)
