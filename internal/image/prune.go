@@ -41,8 +41,9 @@ func (s *Store) Prune(unusedFor time.Duration) (Pruned, error) {
 
 func (s *Store) pruneLocked(unusedFor time.Duration) (Pruned, string, error) {
 	var out Pruned
-	// A layer is in use while any mount names its directory: a container's overlay, or the
-	// read-only bind of a single-layer image. That is the kernel's word, adopted tasks included.
+	// A layer is in use while any mount names its directory: a container's overlay (in the
+	// container's own mount namespace under runc), or the read-only bind of a single-layer
+	// image. That is the kernel's word, adopted tasks included.
 	mounts, err := mountTables()
 	if err != nil {
 		return out, "", fmt.Errorf("prune images: %w", err)
@@ -79,9 +80,9 @@ func (s *Store) pruneLocked(unusedFor time.Duration) (Pruned, string, error) {
 	return out, trash, err
 }
 
-// mounted reports whether mountinfo (mountTables) names the directory of any of img's layers in this store:
-// another store on the host (another gantry's) may have the same layers mounted, which keeps
-// nothing here.
+// mounted reports whether mountinfo (mountTables) names the directory of any of img's layers in
+// this store: another store on the host (another gantry's) may have the same layers mounted,
+// which keeps nothing here.
 func (s *Store) mounted(img Image, mountinfo string) bool {
 	for _, l := range img.Layers {
 		p, err := s.layerPath(l.Digest)
