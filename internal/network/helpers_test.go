@@ -269,12 +269,35 @@ func nftList(t *testing.T, ns string) string {
 // cidr and that the world is reached via gateway.
 func checkAddressing(t *testing.T, l netlink.Link, cidr, gateway string) {
 	t.Helper()
-	addrs, _ := netlink.AddrList(l, netlink.FAMILY_V4)
+	addrs, _ := dumpAgain(func() ([]netlink.Addr, error) { return netlink.AddrList(l, netlink.FAMILY_V4) })
 	if len(addrs) != 1 || addrs[0].IPNet.String() != cidr {
 		t.Errorf("addresses %v", addrs)
 	}
 	routes, _ := netlink.RouteGet(net.ParseIP("8.8.8.8"))
 	if len(routes) != 1 || routes[0].Gw.String() != gateway {
 		t.Errorf("route to the world %v, want via %s", routes, gateway)
+	}
+}
+
+// TestDumpAgain: an interrupted dump is asked again, and the last of dumpAttempts interrupted
+// ones stands; other errors are not retried.
+func TestDumpAgain(t *testing.T) {
+	calls := 0
+	v, err := dumpAgain(func() (int, error) {
+		if calls++; calls < 3 {
+			return 0, netlink.ErrDumpInterrupted
+		}
+		return 7, nil
+	})
+	if v != 7 || err != nil || calls != 3 {
+		t.Errorf("after two interruptions: %d, %v in %d calls; want 7, nil in 3", v, err, calls)
+	}
+	calls = 0
+	if _, err := dumpAgain(func() (int, error) { calls++; return 0, netlink.ErrDumpInterrupted }); !errors.Is(err, netlink.ErrDumpInterrupted) || calls != dumpAttempts {
+		t.Errorf("always interrupted: %v in %d calls, want the interruption after %d", err, calls, dumpAttempts)
+	}
+	calls = 0
+	if _, err := dumpAgain(func() (int, error) { calls++; return 0, os.ErrPermission }); !errors.Is(err, os.ErrPermission) || calls != 1 {
+		t.Errorf("another error: %v in %d calls, want it at once", err, calls)
 	}
 }

@@ -23,7 +23,7 @@ func routerHasAddr(t *testing.T, p *Plane, vpcID string, a netip.Addr) bool {
 		if err != nil {
 			return err
 		}
-		addrs, err := netlink.AddrList(lo, netlink.FAMILY_V4)
+		addrs, err := dumpAgain(func() ([]netlink.Addr, error) { return netlink.AddrList(lo, netlink.FAMILY_V4) })
 		for _, x := range addrs {
 			if y, _ := netip.AddrFromSlice(x.IP); y.Unmap() == a {
 				found = true

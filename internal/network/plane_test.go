@@ -418,7 +418,7 @@ func routerSnapshot(t *testing.T, p *Plane, vpcID string) string {
 	rt := p.vpcs[vpcID]
 	p.mu.Unlock()
 	var b strings.Builder
-	links, err := rt.nl.LinkList()
+	links, err := dumpAgain(rt.nl.LinkList)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,7 +428,7 @@ func routerSnapshot(t *testing.T, p *Plane, vpcID string) string {
 		}
 		b.WriteString("link " + l.Attrs().Name + "\n")
 	}
-	routes, err := rt.nl.RouteList(nil, netlink.FAMILY_V4)
+	routes, err := dumpAgain(func() ([]netlink.Route, error) { return rt.nl.RouteList(nil, netlink.FAMILY_V4) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func routerLinks(t *testing.T, p *Plane, vpcID string) []string {
 	t.Helper()
 	var names []string
 	if err := netns.Do(p.vpcNetns(vpcID), func() error {
-		links, err := netlink.LinkList()
+		links, err := dumpAgain(netlink.LinkList)
 		for _, l := range links {
 			names = append(names, l.Attrs().Name)
 		}
@@ -79,7 +79,7 @@ func TestSpareInterfaces(t *testing.T) {
 		if l.Attrs().Flags&net.FlagUp != 0 {
 			t.Errorf("the spare's router end %s is up", sp.link)
 		}
-		addrs, err := netlink.AddrList(l, netlink.FAMILY_V4)
+		addrs, err := dumpAgain(func() ([]netlink.Addr, error) { return netlink.AddrList(l, netlink.FAMILY_V4) })
 		if len(addrs) != 0 {
 			t.Errorf("the spare's router end has addresses %v", addrs)
 		}

@@ -188,7 +188,7 @@ func ensureGateways(rt *vpcRuntime) error {
 			return fmt.Errorf("%s: %w", s.Gateway, err)
 		}
 	}
-	addrs, err := rt.nl.AddrList(lo, netlink.FAMILY_V4)
+	addrs, err := dumpAgain(func() ([]netlink.Addr, error) { return rt.nl.AddrList(lo, netlink.FAMILY_V4) })
 	if err != nil {
 		return err
 	}
