@@ -229,15 +229,18 @@ func (r *RawRunc) Bundle(id string) (string, error) {
 
 const runcLog = "runc.log"
 
-func (r *RawRunc) runc(ctx context.Context, args ...string) error {
-	cmd := exec.CommandContext(ctx, r.Binary, append([]string{"--root", r.Root}, args...)...)
+// runc runs one runc command. With logFile (run and create, whose stderr the container
+// inherits) runc writes its own errors there, and a failure carries them; else its stderr does.
+func (r *RawRunc) runc(ctx context.Context, logFile string, args ...string) error {
+	global := []string{"--root", r.Root}
+	if logFile != "" {
+		global = append(global, "--log", logFile)
+	}
+	cmd := exec.CommandContext(ctx, r.Binary, append(global, args...)...)
 	// With --detach and no terminal the container inherits these: /dev/null.
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
 	var errOut strings.Builder
-	logFile := ""
-	if len(args) > 1 && args[0] == "--log" {
-		logFile = args[1]
-	} else {
+	if logFile == "" {
 		cmd.Stderr = &errOut
 	}
 	if err := cmd.Run(); err != nil {
@@ -258,11 +261,11 @@ func (r *RawRunc) Start(ctx context.Context, id, bundle string, mode PeerMode) (
 	var err error
 	switch mode {
 	case CreateStart:
-		if err = r.runc(ctx, "--log", filepath.Join(bundle, runcLog), "create", "--bundle", bundle, "--pid-file", pidFile, id); err == nil {
-			err = r.runc(ctx, "start", id)
+		if err = r.runc(ctx, filepath.Join(bundle, runcLog), "create", "--bundle", bundle, "--pid-file", pidFile, id); err == nil {
+			err = r.runc(ctx, "", "start", id)
 		}
 	default:
-		err = r.runc(ctx, "--log", filepath.Join(bundle, runcLog), "run", "--detach", "--bundle", bundle, "--pid-file", pidFile, id)
+		err = r.runc(ctx, filepath.Join(bundle, runcLog), "run", "--detach", "--bundle", bundle, "--pid-file", pidFile, id)
 	}
 	took := time.Since(start)
 	b, perr := os.ReadFile(pidFile)
@@ -297,7 +300,7 @@ func (r *RawRunc) Remove(ctx context.Context, id string) error {
 	pid, ok := r.pids[id]
 	delete(r.pids, id)
 	r.mu.Unlock()
-	_ = r.runc(ctx, "kill", id, "KILL")
+	_ = r.runc(ctx, "", "kill", id, "KILL")
 	if ok {
 		// Our child when BecomeSubreaper was called; otherwise wait for it to go.
 		var ws unix.WaitStatus
@@ -307,7 +310,7 @@ func (r *RawRunc) Remove(ctx context.Context, id string) error {
 			}
 		}
 	}
-	err := r.runc(ctx, "delete", "--force", id)
+	err := r.runc(ctx, "", "delete", "--force", id)
 	os.RemoveAll(filepath.Join(r.Dir, "bundles", id))
 	return err
 }

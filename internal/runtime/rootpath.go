@@ -24,19 +24,19 @@ const maxSymlinks = 255
 type rootView []string
 
 // lookup returns the host path of what the container sees at p, a clean absolute path whose
-// directories are no symlinks (resolveInRoot resolves them first); ok is false when p does not
-// exist.
-func (v rootView) lookup(p string) (string, bool, error) {
+// directories are no symlinks (resolveInRoot resolves them first), with its Lstat; fi is nil
+// when p does not exist.
+func (v rootView) lookup(p string) (host string, fi fs.FileInfo, err error) {
 	if len(v) == 0 {
-		return "", false, fmt.Errorf("no root directory")
+		return "", nil, fmt.Errorf("no root directory")
 	}
 	if len(v) == 1 || p == "/" {
-		host := filepath.Join(v[0], p)
-		_, err := os.Lstat(host)
+		host = filepath.Join(v[0], p)
+		fi, err = os.Lstat(host)
 		if errors.Is(err, fs.ErrNotExist) {
-			return "", false, nil
+			return "", nil, nil
 		}
-		return host, err == nil, err
+		return host, fi, err
 	}
 	layers := []string(v)
 	rel := ""
@@ -51,13 +51,13 @@ func (v rootView) lookup(p string) (string, bool, error) {
 				continue
 			}
 			if err != nil {
-				return "", false, err
+				return "", nil, err
 			}
 			if isWhiteout(fi) {
 				break
 			}
 			if i == len(parts)-1 {
-				return host, true, nil
+				return host, fi, nil
 			}
 			if !fi.IsDir() {
 				break
@@ -68,11 +68,11 @@ func (v rootView) lookup(p string) (string, bool, error) {
 			}
 		}
 		if len(below) == 0 {
-			return "", false, nil
+			return "", nil, nil
 		}
 		layers = below
 	}
-	return "", false, nil
+	return "", nil, nil
 }
 
 func isWhiteout(fi fs.FileInfo) bool {
@@ -104,17 +104,13 @@ func resolveInRoot(root rootView, p string) (string, error) {
 			continue
 		}
 		next := path.Join(resolved, part)
-		host, ok, err := root.lookup(next)
+		host, fi, err := root.lookup(next)
 		if err != nil {
 			return "", fmt.Errorf("resolve %q in rootfs: %w", p, err)
 		}
-		if !ok {
+		if fi == nil {
 			resolved = path.Join(append([]string{next}, rest...)...)
 			return resolved, nil
-		}
-		fi, err := os.Lstat(host)
-		if err != nil {
-			return "", fmt.Errorf("resolve %q in rootfs: %w", p, err)
 		}
 		if fi.Mode()&fs.ModeSymlink == 0 {
 			resolved = next
@@ -168,11 +164,11 @@ func readRootFile(root rootView, p string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	host, ok, err := root.lookup(r)
+	host, fi, err := root.lookup(r)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
+	if fi == nil {
 		return nil, fs.ErrNotExist
 	}
 	return os.ReadFile(host)

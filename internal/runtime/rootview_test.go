@@ -86,8 +86,8 @@ func TestRootViewMergesLayers(t *testing.T) {
 	if _, err := checkCwd(v, "/work/evil"); err == nil {
 		t.Errorf("a working directory through a top layer's link into /proc was accepted")
 	}
-	if _, ok, err := v.lookup("/gone"); ok || err != nil {
-		t.Errorf("lookup(/gone) = %v, %v; want a whiteout to hide it", ok, err)
+	if _, fi, err := v.lookup("/gone"); fi != nil || err != nil {
+		t.Errorf("lookup(/gone) = %v, %v; want a whiteout to hide it", fi, err)
 	}
 }
 
