@@ -24,8 +24,15 @@ var mkfsArgs = []string{"-q", "-F", "-t", "ext4", "-O", "^has_journal,^resize_in
 // loopBusyTimeout bounds how long attachLoop waits for a free loop device to stop being busy.
 const loopBusyTimeout = 5 * time.Second
 
-// mountData: discard gives the space of deleted files back to the host.
-const mountData = "discard,noinit_itable"
+// mountData: discard gives the space of deleted files back to the host; no_prefetch_block_bitmaps
+// keeps the kernel's ext4lazyinit thread from reading every block group's bitmap after the
+// mount (about 1.4 ms of CPU per 20 GiB filesystem, a twentieth of a task start in a burst): a
+// fresh filesystem's groups are uninitialised, their bitmaps computed when first needed.
+// Kernels before 5.9 do not know the option (oldMountData).
+const (
+	mountData    = "discard,noinit_itable,no_prefetch_block_bitmaps"
+	oldMountData = "discard,noinit_itable"
+)
 
 // formats keeps one formatted image per size, made once with mkfs.ext4 and copied for every
 // filesystem of that size: the copy is its few hundred KiB of metadata (the rest are holes),
@@ -144,7 +151,11 @@ func makeDevice(dir string, fs *formats, size int64, target string) (*device, er
 			return nil, fmt.Errorf("scratch: %w", err)
 		}
 	}
-	if err := unix.Mount(loop.Name(), path, "ext4", 0, mountData); err != nil {
+	err = unix.Mount(loop.Name(), path, "ext4", 0, mountData)
+	if errors.Is(err, unix.EINVAL) {
+		err = unix.Mount(loop.Name(), path, "ext4", 0, oldMountData)
+	}
+	if err != nil {
 		if made {
 			os.Remove(path)
 		}

@@ -34,6 +34,13 @@ func loopBackingFiles(t *testing.T, dir string) []string {
 
 func mounted(t *testing.T, target string) bool {
 	t.Helper()
+	_, ok := superOptions(t, target)
+	return ok
+}
+
+// superOptions returns the filesystem's options (mountinfo's last field) of the mount at target.
+func superOptions(t *testing.T, target string) (string, bool) {
+	t.Helper()
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		t.Fatal(err)
@@ -42,10 +49,24 @@ func mounted(t *testing.T, target string) bool {
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		if fields := strings.Fields(s.Text()); len(fields) > 4 && fields[4] == target {
-			return true
+			return fields[len(fields)-1], true
 		}
 	}
-	return false
+	return "", false
+}
+
+// kernelAtLeast reports whether the running kernel's version is major.minor or later.
+func kernelAtLeast(t *testing.T, major, minor int) bool {
+	t.Helper()
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	var ma, mi int
+	if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &ma, &mi); err != nil {
+		t.Fatalf("kernel release %q: %v", u.Release, err)
+	}
+	return ma > major || ma == major && mi >= minor
 }
 
 // privateTmpfs mounts a tmpfs of size for the test alone: its free space moves with nothing
@@ -99,8 +120,13 @@ func TestAttachLimitsAndFrees(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer Detach(target)
-	if !mounted(t, target) {
+	opts, ok := superOptions(t, target)
+	if !ok {
 		t.Fatal("nothing mounted at the target")
+	}
+	// Kernels from 5.9 take the option that spares the bitmaps' prefetch (mountData).
+	if kernelAtLeast(t, 5, 9) && !strings.Contains(opts, "no_prefetch_block_bitmaps") {
+		t.Fatalf("filesystem options %q lack no_prefetch_block_bitmaps", opts)
 	}
 	var st unix.Statfs_t
 	if err := unix.Statfs(target, &st); err != nil {
