@@ -16,12 +16,12 @@ import (
 // cgroupLayout says where the host's cgroup hierarchies are mounted.
 type cgroupLayout struct {
 	// Unified is true on a cgroup v2 only host.
-	Unified bool
+	Unified bool `json:"unified,omitempty"`
 	// Controllers maps a v1 controller to its mount point; on v2 every controller maps to the
 	// single mount.
-	Controllers map[string]string
+	Controllers map[string]string `json:"controllers"`
 	// Mounts lists every cgroup mount (v1 hierarchies, named ones, and any v2 mount), for cleanup.
-	Mounts []string
+	Mounts []string `json:"mounts,omitempty"`
 }
 
 var v1Controllers = []string{"cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer", "hugetlb", "net_cls", "net_prio", "perf_event", "rdma", "misc"}

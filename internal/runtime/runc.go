@@ -149,7 +149,7 @@ func (r *Runc) CreateTask(ctx context.Context, spec TaskSpec) (err error) {
 	}
 	rec := taskRecord{ID: spec.ID, NetNSPath: spec.NetNSPath, CgroupPath: "/" + r.cfg.CgroupParent + "/" + spec.ID, CPUUnits: spec.CPUUnits,
 		OCIBinary: r.cfg.OCIBinary, OCIArgs: r.ociArgs, OCIKind: r.kind, CreatedAt: time.Now().UTC(),
-		LogDir: r.logDir(spec.ID)}
+		LogDir: r.logDir(spec.ID), Cgroups: &r.cgroups}
 	defer func() {
 		if err != nil {
 			r.cleanup(context.WithoutCancel(ctx), d, rec)

@@ -88,7 +88,7 @@ func newShim(dir taskDir, logger *slog.Logger) (*shim, error) {
 	if err := readJSON(dir.record(), &rec); err != nil {
 		return nil, fmt.Errorf("read task record: %w", err)
 	}
-	layout, err := detectCgroups()
+	layout, err := shimCgroups(rec)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +109,15 @@ func newShim(dir taskDir, logger *slog.Logger) (*shim, error) {
 	}
 	s.taskOOMBase = layout.oomKills(rec.CgroupPath)
 	return s, nil
+}
+
+// shimCgroups is the cgroup layout the server recorded for the task, or the host's as read now
+// for a task recorded without one.
+func shimCgroups(rec taskRecord) (cgroupLayout, error) {
+	if rec.Cgroups != nil && len(rec.Cgroups.Controllers) > 0 {
+		return *rec.Cgroups, nil
+	}
+	return detectCgroups()
 }
 
 func (s *shim) listen() error {

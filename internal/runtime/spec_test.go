@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -105,6 +106,37 @@ func TestParseCgroupMounts(t *testing.T) {
 	l = parseCgroupMounts(v2)
 	if !l.Unified || l.Controllers["memory"] != "/sys/fs/cgroup" || l.Controllers["cpu"] != "/sys/fs/cgroup" {
 		t.Errorf("v2: %+v", l)
+	}
+}
+
+// The shim takes the cgroup layout from the task's record, as the server wrote it (a JSON
+// round trip), and reads the host's mount table only for a record without one.
+func TestShimTakesTheRecordedCgroups(t *testing.T) {
+	recorded := parseCgroupMounts(`30 25 0:27 / /elsewhere/cpu rw - cgroup cgroup rw,cpu,cpuacct
+31 25 0:28 / /elsewhere/memory rw - cgroup cgroup rw,memory`)
+	b, err := json.Marshal(taskRecord{ID: "t", Cgroups: &recorded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec taskRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	got, err := shimCgroups(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, recorded) {
+		t.Errorf("from the record: %+v, want %+v", got, recorded)
+	}
+	host, err := detectCgroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, old := range []taskRecord{{ID: "t"}, {ID: "t", Cgroups: &cgroupLayout{}}} {
+		if got, err := shimCgroups(old); err != nil || !reflect.DeepEqual(got, host) {
+			t.Errorf("record %+v: %+v, %v; want the host's %+v", old, got, err, host)
+		}
 	}
 }
 

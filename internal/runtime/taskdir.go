@@ -56,6 +56,10 @@ type taskRecord struct {
 	// LogDir holds the shim's log and the containers' output; empty for a task recorded before
 	// log directories existed, whose logs are in its state directory.
 	LogDir string `json:"logDir,omitempty"`
+	// Cgroups is the host's cgroup layout as the server found it, so that a shim need not read
+	// the host's mount table (which grows with every running task) again; nil in a record
+	// written before it was kept, when the shim reads the table itself.
+	Cgroups *cgroupLayout `json:"cgroups,omitempty"`
 }
 
 // shimLog is the file the shim's stdout and stderr go to.
