@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	goruntime "runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -102,8 +103,13 @@ func run(ctx context.Context, bin string, total, count, workers, peerWorkers int
 	fmt.Printf("raw runc %6.1f tasks/s  (%d runc run --detach, %d at a time: %s)\n", rRate, total, peerWorkers, rElapsed.Round(time.Millisecond))
 	fmt.Printf("gantry / raw runc: %.2fx the rate (goal: gantry >= 50 tasks/s)\n", gRate/rRate)
 	// On 2 CPUs a burst is CPU-bound: CPU per start sets the rate.
-	fmt.Printf("CPU per task start, gantry:   %s\n", c1.Sub(c0).PerTask(total, comms...))
-	fmt.Printf("CPU per task start, raw runc: %s\n", r1.Sub(r0).PeerPerTask(total))
+	gCPU, rCPU := c1.Sub(c0), r1.Sub(r0)
+	fmt.Printf("CPU per task start, gantry:   %s\n", gCPU.PerTask(total, comms...))
+	fmt.Printf("CPU per task start, raw runc: %s\n", rCPU.PeerPerTask(total))
+	cpus := goruntime.NumCPU()
+	allows := func(s bench.CPUSample) float64 { return float64(cpus) * float64(total) / s.Busy.Seconds() }
+	fmt.Printf("what %d CPUs allow at that CPU per start: gantry %.1f, raw runc %.1f tasks/s (50 tasks/s needs at most %.1f ms per start)\n",
+		cpus, allows(gCPU), allows(rCPU), float64(cpus)*1000/50)
 	fmt.Printf("after: %s\n", bench.Load())
 	return nil
 }
