@@ -132,9 +132,9 @@ type Overlay struct {
 // PlanRootfs makes dir's directories for a writable root filesystem that the OCI runtime mounts
 // inside the container's own mount namespace, so that the host's mount table never holds it:
 // the empty mount point dir/rootfs, dir/upper and dir/work. ok is false, with nothing made,
-// when img has no layers or the overlay's paths take more than maxData bytes of mount options
-// (mount(2) copies one page): PrepareRootfs mounts those on the host.
-func PlanRootfs(img Image, dir string, maxData int) (rootfs string, ov Overlay, ok bool, err error) {
+// when img has no layers or the runtime could not mount the overlay (fits, the runtime's own
+// rule: mount(2) copies one page of options): PrepareRootfs mounts those on the host.
+func PlanRootfs(img Image, dir string, fits func(Overlay) bool) (rootfs string, ov Overlay, ok bool, err error) {
 	layers := img.LayerDirs()
 	if len(layers) == 0 {
 		return "", Overlay{}, false, nil
@@ -150,14 +150,7 @@ func PlanRootfs(img Image, dir string, maxData int) (rootfs string, ov Overlay, 
 		}
 		ov.Lower = append(ov.Lower, l)
 	}
-	size := 0
-	for _, p := range append([]string{ov.Upper, ov.Work}, ov.Lower...) {
-		if strings.ContainsAny(p, ",:\\") {
-			return "", Overlay{}, false, fmt.Errorf("plan rootfs: overlay path %q contains a separator", p)
-		}
-		size += len(p) + 10
-	}
-	if size > maxData {
+	if !fits(ov) {
 		return "", Overlay{}, false, nil
 	}
 	rootfs = filepath.Join(abs, "rootfs")

@@ -178,3 +178,36 @@ func TestPrepareRootfs(t *testing.T) {
 		}
 	}
 }
+
+// PlanRootfs hands the overlay (layers top first) to fits, the runtime's rule, and makes its
+// directories only when fits takes it.
+func TestPlanRootfsAsksFits(t *testing.T) {
+	img := Image{Layers: []Layer{{Dir: "/layers/bottom"}, {Dir: "/layers/top"}}}
+	for _, take := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "c")
+		var asked Overlay
+		rootfs, ov, ok, err := PlanRootfs(img, dir, func(o Overlay) bool { asked = o; return take })
+		if err != nil || ok != take {
+			t.Fatalf("fits %v: ok %v, err %v", take, ok, err)
+		}
+		want := Overlay{Lower: []string{"/layers/top", "/layers/bottom"}, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work")}
+		if !slices.Equal(asked.Lower, want.Lower) || asked.Upper != want.Upper || asked.Work != want.Work {
+			t.Fatalf("fits was asked about %+v, want %+v", asked, want)
+		}
+		_, statErr := os.Stat(dir)
+		if !take {
+			if !errors.Is(statErr, os.ErrNotExist) {
+				t.Fatalf("refused overlay: %s was made (%v)", dir, statErr)
+			}
+			continue
+		}
+		for _, d := range []string{rootfs, ov.Upper, ov.Work} {
+			if st, err := os.Stat(d); err != nil || !st.IsDir() {
+				t.Fatalf("taken overlay: %s not made: %v", d, err)
+			}
+		}
+	}
+	if _, _, ok, err := PlanRootfs(Image{}, t.TempDir(), func(Overlay) bool { return true }); ok || err != nil {
+		t.Fatalf("no layers: ok %v, err %v; want the host's mount", ok, err)
+	}
+}

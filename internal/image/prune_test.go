@@ -172,7 +172,7 @@ func TestPruneSeesOtherMountNamespaces(t *testing.T) {
 	if err := os.Chtimes(p, old, old); err != nil {
 		t.Fatal(err)
 	}
-	rootfs, ov, ok, err := PlanRootfs(img, filepath.Join(t.TempDir(), "c"), 3900)
+	rootfs, ov, ok, err := PlanRootfs(img, filepath.Join(t.TempDir(), "c"), func(Overlay) bool { return true })
 	if err != nil || !ok {
 		t.Fatalf("PlanRootfs = %v, %v", ok, err)
 	}

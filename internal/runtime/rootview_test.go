@@ -110,7 +110,7 @@ func TestRootOverlayInSpec(t *testing.T) {
 		t.Errorf("env %v: HOME not read from the overlay's layers", s.Process.Env)
 	}
 	long := *c.RootOverlay
-	long.Lower = []string{root, "/" + strings.Repeat("l", MaxOverlayData)}
+	long.Lower = []string{root, "/" + strings.Repeat("l", maxOverlayData)}
 	bad := []Overlay{{Lower: []string{"relative"}, Upper: "/u", Work: "/w"}, {Lower: []string{"/a:b"}, Upper: "/u", Work: "/w"},
 		{Lower: []string{"/l"}, Upper: "/u"}, long}
 	for _, ov := range bad {

@@ -114,9 +114,9 @@ func buildSpec(c ContainerSpec, o specOptions) (*specs.Spec, error) {
 	return s, nil
 }
 
-// validateOverlay refuses an overlay runc could not mount: relative paths, paths with
-// overlayfs's separators, or options longer than the page mount(2) copies.
-func validateOverlay(ov Overlay) error {
+// CheckOverlay refuses an overlay runc could not mount as a RootOverlay: relative paths, paths
+// with overlayfs's separators, or options longer than the page mount(2) copies.
+func CheckOverlay(ov Overlay) error {
 	if len(ov.Lower) == 0 || ov.Upper == "" || ov.Work == "" {
 		return fmt.Errorf("root overlay: lower, upper and work directories are required: %w", ErrInvalidSpec)
 	}
@@ -127,15 +127,15 @@ func validateOverlay(ov Overlay) error {
 		}
 		size += len(p) + 10
 	}
-	if size > MaxOverlayData {
-		return fmt.Errorf("root overlay: %d bytes of options, more than mount(2) takes (%d): %w", size, MaxOverlayData, ErrInvalidSpec)
+	if size > maxOverlayData {
+		return fmt.Errorf("root overlay: %d bytes of options, more than mount(2) takes (%d): %w", size, maxOverlayData, ErrInvalidSpec)
 	}
 	return nil
 }
 
-// MaxOverlayData bounds a root overlay's options: mount(2) copies one page of them, with room
+// maxOverlayData bounds a root overlay's options: mount(2) copies one page of them, with room
 // kept for what runc adds.
-const MaxOverlayData = 3900
+const maxOverlayData = 3900
 
 func validateContainer(c ContainerSpec) error {
 	var errs []error
@@ -146,7 +146,7 @@ func validateContainer(c ContainerSpec) error {
 		errs = append(errs, fmt.Errorf("rootfs %q: must be an absolute path: %w", c.Rootfs, ErrInvalidSpec))
 	}
 	if ov := c.RootOverlay; ov != nil {
-		if err := validateOverlay(*ov); err != nil {
+		if err := CheckOverlay(*ov); err != nil {
 			errs = append(errs, err)
 		}
 	}

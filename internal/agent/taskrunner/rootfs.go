@@ -49,16 +49,22 @@ var (
 // overlay would leave a minimal image unable to start.
 func (o Overlay) Prepare(img image.Image, dir string, readOnly bool) (Root, error) {
 	if o.InContainer {
-		path, ov, ok, err := image.PlanRootfs(img, dir, runtime.MaxOverlayData)
+		fits := func(ov image.Overlay) bool { return runtime.CheckOverlay(runtimeOverlay(ov)) == nil }
+		path, ov, ok, err := image.PlanRootfs(img, dir, fits)
 		if err != nil {
 			return Root{}, err
 		}
 		if ok {
-			return Root{Path: path, Overlay: &runtime.Overlay{Lower: ov.Lower, Upper: ov.Upper, Work: ov.Work}}, nil
+			rov := runtimeOverlay(ov)
+			return Root{Path: path, Overlay: &rov}, nil
 		}
 	}
 	path, _, err := image.PrepareRootfs(img, dir)
 	return Root{Path: path}, err
+}
+
+func runtimeOverlay(ov image.Overlay) runtime.Overlay {
+	return runtime.Overlay{Lower: ov.Lower, Upper: ov.Upper, Work: ov.Work}
 }
 
 // Release unmounts dir/rootfs, if it is mounted on the host.
