@@ -259,7 +259,7 @@ func listAt[T, R any](ctx context.Context, t *table[T, R], prefix string, rev in
 	}
 	out := make([]T, 0, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
-		v, err := t.decode(kv.Value)
+		v, err := t.decodeKV(kv.Key, kv.Value)
 		if err != nil {
 			return nil, 0, err
 		}

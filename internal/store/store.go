@@ -22,6 +22,7 @@ type Store struct {
 	prefix string
 	// serializable reads answer from the member's applied state without a quorum round.
 	serializable bool
+	decoded      *decodeCache
 }
 
 // Option changes how a Store works.
@@ -35,7 +36,7 @@ func LocalReads() Option { return func(s *Store) { s.serializable = true } }
 
 // New returns a store over cli whose keys start with prefix (for example "/gantry").
 func New(cli *clientv3.Client, prefix string, opts ...Option) *Store {
-	s := &Store{cli: cli, prefix: strings.TrimSuffix(prefix, "/")}
+	s := &Store{cli: cli, prefix: strings.TrimSuffix(prefix, "/"), decoded: newDecodeCache(decodeCacheSize)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -176,7 +177,7 @@ func (t *table[T, R]) Get(ctx context.Context, k string) (Versioned[T], error) {
 	if len(resp.Kvs) == 0 {
 		return Versioned[T]{}, fmt.Errorf("%s %q: %w", t.dir, k, apierr.NotFound)
 	}
-	v, err := t.decode(resp.Kvs[0].Value)
+	v, err := t.decodeKV(resp.Kvs[0].Key, resp.Kvs[0].Value)
 	if err != nil {
 		return Versioned[T]{}, err
 	}
@@ -210,7 +211,7 @@ func (t *table[T, R]) GetMany(ctx context.Context, ks []string) ([]*Versioned[T]
 			if len(kvs) == 0 {
 				continue
 			}
-			v, err := t.decode(kvs[0].Value)
+			v, err := t.decodeKV(kvs[0].Key, kvs[0].Value)
 			if err != nil {
 				return nil, err
 			}
@@ -323,7 +324,7 @@ func (t *table[T, R]) List(ctx context.Context, prefix, after string, limit int)
 	page := Page[T]{Revision: resp.Header.Revision, More: resp.More}
 	base := t.key("")
 	for _, kv := range resp.Kvs {
-		v, err := t.decode(kv.Value)
+		v, err := t.decodeKV(kv.Key, kv.Value)
 		if err != nil {
 			return Page[T]{}, err
 		}
@@ -359,7 +360,7 @@ func (t *table[T, R]) Watch(ctx context.Context, prefix string, rev int64) <-cha
 					}
 				}
 				if raw != nil {
-					v, err := t.decode(raw)
+					v, err := t.decodeKV(ev.Kv.Key, raw)
 					if err != nil {
 						e.Err = err
 					}

@@ -317,7 +317,7 @@ func (r TaskDefinitions) rangeDefs(ctx context.Context, prefix, after string, de
 	base := r.defs.key("")
 	out := make([]keyedDef, 0, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
-		v, err := r.defs.decode(kv.Value)
+		v, err := r.defs.decodeKV(kv.Key, kv.Value)
 		if err != nil {
 			return nil, false, err
 		}
