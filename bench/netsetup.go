@@ -78,7 +78,7 @@ func NewNetBench(ctx context.Context, uplinks netip.Prefix) (*NetBench, error) {
 	// `ip -n` finds namespaces by name under /run/netns.
 	b.runNetns = fmt.Sprintf("gbench-r%d", os.Getpid())
 	target := filepath.Join("/run/netns", b.runNetns)
-	if err := os.MkdirAll("/run/netns", 0o755); err != nil {
+	if err := netnsDirMounted(); err != nil {
 		b.Close()
 		return nil, err
 	}
@@ -91,6 +91,27 @@ func NewNetBench(ctx context.Context, uplinks netip.Prefix) (*NetBench, error) {
 		return nil, fmt.Errorf("bind the script's router namespace: %w", err)
 	}
 	return b, nil
+}
+
+// netnsDirMounted makes /run/netns a shared mount of itself, as `ip netns add` does the first
+// time it runs on a host. Done by the script's `ip netns add` instead, after the router's bind
+// below, that mount would hide the bind, which Close could then neither unmount nor remove.
+func netnsDirMounted() error {
+	const dir = "/run/netns"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	err := unix.Mount("", dir, "none", unix.MS_SHARED|unix.MS_REC, "")
+	if err == unix.EINVAL { // not a mount point yet
+		if err := unix.Mount(dir, dir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", dir, err)
+		}
+		err = unix.Mount("", dir, "none", unix.MS_SHARED|unix.MS_REC, "")
+	}
+	if err != nil {
+		return fmt.Errorf("make %s shared: %w", dir, err)
+	}
+	return nil
 }
 
 // Close removes everything the benchmark made.
