@@ -71,6 +71,14 @@ func (a *Agent) guardDisk(ctx context.Context, reserve int64) {
 			runners[id] = e.r
 		}
 		a.mu.Unlock()
+		for id := range evicted {
+			if r, ok := runners[id]; !ok || r.Finished() {
+				delete(evicted, id)
+			}
+		}
+		if free >= reserve {
+			continue // no eviction, whatever the tasks use: their usage is read under pressure only
+		}
 		var uses []diskUse
 		for id, r := range runners {
 			if r.Finished() {
@@ -78,11 +86,6 @@ func (a *Agent) guardDisk(ctx context.Context, reserve int64) {
 			}
 			if used, _, ok := scratch.Usage(taskrunner.ScratchDir(a.taskDir(id))); ok {
 				uses = append(uses, diskUse{ID: id, Used: used, Evicted: evicted[id]})
-			}
-		}
-		for id := range evicted {
-			if r, ok := runners[id]; !ok || r.Finished() {
-				delete(evicted, id)
 			}
 		}
 		victim, ok := evictionFor(free, reserve, uses)

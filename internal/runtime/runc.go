@@ -51,6 +51,33 @@ type Runc struct {
 
 	mu      sync.Mutex
 	clients map[string]*shimClient
+
+	// records keeps each task's record as last read, with the file it came from: the record is
+	// written once, when the sandbox is made, and read by every call about the task (the log
+	// trimmer's every few seconds per container among them).
+	recMu   sync.Mutex
+	records map[string]cachedRecord
+}
+
+// cachedRecord is a task record and the identity of the file it was read from.
+type cachedRecord struct {
+	rec  taskRecord
+	file fileIdentity
+}
+
+// fileIdentity tells one version of a file from another: a record is replaced by a rename,
+// which gives it a new inode.
+type fileIdentity struct {
+	ino, size int64
+	mtime     time.Time
+}
+
+func identityOf(fi os.FileInfo) fileIdentity {
+	id := fileIdentity{size: fi.Size(), mtime: fi.ModTime()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		id.ino = int64(st.Ino)
+	}
+	return id
 }
 
 var _ Runtime = (*Runc)(nil)
@@ -114,19 +141,46 @@ func (r *Runc) logDir(taskID string) string {
 	return filepath.Join(r.cfg.LogRoot, taskID)
 }
 
+// loadTask returns the task's directory and record; callers must not change the record's
+// slices or pointers, which it shares with later callers.
 func (r *Runc) loadTask(taskID string) (taskDir, taskRecord, error) {
 	if err := validName("task id", taskID); err != nil {
 		return "", taskRecord{}, err
 	}
 	d := r.dir(taskID)
+	fi, err := os.Stat(d.record())
+	if err == nil {
+		r.recMu.Lock()
+		c, ok := r.records[taskID]
+		r.recMu.Unlock()
+		if ok && c.file == identityOf(fi) {
+			return d, c.rec, nil
+		}
+	}
 	var rec taskRecord
-	if err := readJSON(d.record(), &rec); err != nil {
+	if err == nil {
+		err = readJSON(d.record(), &rec)
+	}
+	if err != nil {
+		r.forgetRecord(taskID)
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", taskRecord{}, fmt.Errorf("task %q: %w", taskID, ErrTaskNotFound)
 		}
 		return "", taskRecord{}, fmt.Errorf("task %q: %w", taskID, err)
 	}
+	r.recMu.Lock()
+	if r.records == nil {
+		r.records = map[string]cachedRecord{}
+	}
+	r.records[taskID] = cachedRecord{rec: rec, file: identityOf(fi)}
+	r.recMu.Unlock()
 	return d, rec, nil
+}
+
+func (r *Runc) forgetRecord(taskID string) {
+	r.recMu.Lock()
+	delete(r.records, taskID)
+	r.recMu.Unlock()
 }
 
 // CreateTask prepares the sandbox and starts the task's shim.

@@ -24,6 +24,7 @@ func (r *Runc) DeleteTask(ctx context.Context, taskID string) error {
 	if err := validName("task id", taskID); err != nil {
 		return err
 	}
+	defer r.forgetRecord(taskID)
 	d := r.dir(taskID)
 	if _, err := os.Stat(string(d)); errors.Is(err, fs.ErrNotExist) {
 		// Output whose state went with a reboot (the state may be in memory, the output never).
