@@ -2,6 +2,7 @@ package store
 
 import (
 	"hash/maphash"
+	"reflect"
 	"sync"
 )
 
@@ -67,7 +68,9 @@ func (t *table[T, R]) decodeKV(key, raw []byte) (T, error) {
 		return t.decode(raw)
 	}
 	sum := t.s.decoded.sum(raw)
-	if v, ok := t.s.decoded.get(key, sum); ok {
+	// The type is checked too: two tables of different types never share a directory, but a
+	// mistake there must cost a parse, not a panic.
+	if v, ok := t.s.decoded.get(key, sum); ok && reflect.TypeOf(v) == c.t {
 		return c.clone(v).(T), nil
 	}
 	v, err := t.decode(raw)

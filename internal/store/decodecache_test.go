@@ -116,3 +116,27 @@ func TestDecodeCacheIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeCacheKeepsTypesApart: two tables of different types over one directory (which no
+// repository does) each get their own type from the cache, never a panic.
+func TestDecodeCacheKeepsTypesApart(t *testing.T) {
+	cli, prefix := testutil.Etcd(t)
+	s := New(cli, prefix)
+	nodes := NewTestTable[node](s, "cache/shared")
+	type named struct{ Name string }
+	names := NewTestTable[named](s, "cache/shared")
+	ctx := t.Context()
+	if _, err := nodes.Create(ctx, "a", node{Name: "one"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		n, err := nodes.Get(ctx, "a")
+		if err != nil || n.Value.Name != "one" {
+			t.Fatalf("nodes.Get = %+v, %v", n.Value, err)
+		}
+		m, err := names.Get(ctx, "a")
+		if err != nil || m.Value.Name != "one" {
+			t.Fatalf("names.Get = %+v, %v", m.Value, err)
+		}
+	}
+}
