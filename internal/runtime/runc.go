@@ -68,12 +68,11 @@ type cachedRecord struct {
 // fileIdentity tells one version of a file from another: a record is replaced by a rename,
 // which gives it a new inode.
 type fileIdentity struct {
-	ino, size int64
-	mtime     time.Time
+	ino, size, mtimeNs int64
 }
 
 func identityOf(fi os.FileInfo) fileIdentity {
-	id := fileIdentity{size: fi.Size(), mtime: fi.ModTime()}
+	id := fileIdentity{size: fi.Size(), mtimeNs: fi.ModTime().UnixNano()}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		id.ino = int64(st.Ino)
 	}
