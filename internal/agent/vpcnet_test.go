@@ -219,6 +219,9 @@ func TestVPCRecordsMoveToRunDir(t *testing.T) {
 	if _, err := os.Stat(old); err != nil {
 		t.Fatalf("the first agent kept no record in its state dir: %v", err)
 	}
+	// Else the first agent's watch, not yet gone, could pass for the second's below, before
+	// the second has moved anything.
+	eventually(t, "no watch after the agent stopped", func() bool { return h.ctl.NetworkWatchers(testVPC) == 0 })
 
 	h.runDir = filepath.Join(h.dir, "run")
 	h.runVPC(t, plane, 0)
