@@ -6,27 +6,30 @@ import (
 	"sync"
 )
 
-// decodeCacheSize bounds how many decoded records a store keeps: about 5 KiB each for a task.
-const decodeCacheSize = 4096
+// decodeCacheBytes bounds the records a store keeps decoded, by the size of their stored bytes
+// (a decoded value takes about as much again): 16 MiB is some 3,000 task records of 5 KiB.
+const decodeCacheBytes = 16 << 20
 
 // decodeCache keeps the last decoded value of each key with a hash of the bytes it was decoded
 // from, so that reading a record that has not changed since costs a deep copy instead of a JSON
 // parse (a task's record: about 50 µs to parse). It is keyed by content, not by etcd revision,
 // so a store restored under a running server cannot hand back a value it no longer holds.
 type decodeCache struct {
-	seed maphash.Seed
-	mu   sync.Mutex
-	m    map[string]cachedValue
-	max  int
+	seed  maphash.Seed
+	mu    sync.Mutex
+	m     map[string]cachedValue
+	bytes int // the stored size of what m holds
+	max   int
 }
 
 type cachedValue struct {
-	sum uint64
-	v   any // a private copy: handed out only through a clone
+	sum  uint64
+	size int // the stored bytes' length
+	v    any // a private copy: handed out only through a clone
 }
 
-func newDecodeCache(max int) *decodeCache {
-	return &decodeCache{seed: maphash.MakeSeed(), m: map[string]cachedValue{}, max: max}
+func newDecodeCache(maxBytes int) *decodeCache {
+	return &decodeCache{seed: maphash.MakeSeed(), m: map[string]cachedValue{}, max: maxBytes}
 }
 
 func (c *decodeCache) sum(raw []byte) uint64 { return maphash.Bytes(c.seed, raw) }
@@ -42,22 +45,30 @@ func (c *decodeCache) get(key []byte, sum uint64) (any, bool) {
 	return e.v, true
 }
 
-// put keeps v, which nobody else may hold, as key's value decoded from bytes whose hash is sum.
-// When the cache is full it forgets a quarter of its entries, whichever the map gives first.
-func (c *decodeCache) put(key []byte, sum uint64, v any) {
+// put keeps v, which nobody else may hold, as key's value decoded from size bytes whose hash is
+// sum. When that would take the cache over its bound it first forgets entries, whichever the map
+// gives first, until a quarter of the bound is free; a value larger than that is not kept.
+func (c *decodeCache) put(key []byte, sum uint64, size int, v any) {
+	if size > c.max/4 {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[string(key)]; !ok && len(c.m) >= c.max {
-		drop := max(c.max/4, 1)
-		for k := range c.m {
-			if drop == 0 {
+	if old, ok := c.m[string(key)]; ok {
+		c.bytes -= old.size
+		delete(c.m, string(key))
+	}
+	if c.bytes+size > c.max {
+		for k, e := range c.m {
+			if c.bytes+size <= c.max-c.max/4 {
 				break
 			}
 			delete(c.m, k)
-			drop--
+			c.bytes -= e.size
 		}
 	}
-	c.m[string(key)] = cachedValue{sum: sum, v: v}
+	c.m[string(key)] = cachedValue{sum: sum, size: size, v: v}
+	c.bytes += size
 }
 
 // decodeKV decodes raw, the value stored at key, through the store's cache when T can be
@@ -77,6 +88,6 @@ func (t *table[T, R]) decodeKV(key, raw []byte) (T, error) {
 	if err != nil {
 		return v, err
 	}
-	t.s.decoded.put(key, sum, c.clone(v))
+	t.s.decoded.put(key, sum, len(raw), c.clone(v))
 	return v, nil
 }

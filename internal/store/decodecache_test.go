@@ -68,7 +68,7 @@ func TestDecodeCacheFollowsTheBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw := resp.Kvs[0].Value
-	s.decoded.put([]byte(items.key("a")), s.decoded.sum(raw), node{Name: "planted"})
+	s.decoded.put([]byte(items.key("a")), s.decoded.sum(raw), len(raw), node{Name: "planted"})
 	if v, _ := items.Get(ctx, "a"); v.Value.Name != "planted" {
 		t.Fatalf("Get of unchanged bytes = %q, want the cached value", v.Value.Name)
 	}
@@ -99,14 +99,15 @@ func TestDecodeCacheFollowsTheBytes(t *testing.T) {
 	t.Fatal("the watch did not see the other writer's value")
 }
 
-// TestDecodeCacheIsBounded: a full cache forgets entries instead of growing.
+// TestDecodeCacheIsBounded: a full cache forgets entries instead of growing past its bound in
+// stored bytes, keeps what was just put, and does not keep a value larger than a quarter of it.
 func TestDecodeCacheIsBounded(t *testing.T) {
-	c := newDecodeCache(8)
+	c := newDecodeCache(800)
 	for i := range 100 {
 		k := []byte{byte(i)}
-		c.put(k, uint64(i), i)
-		if len(c.m) > 8 {
-			t.Fatalf("%d entries, bound 8", len(c.m))
+		c.put(k, uint64(i), 100, i)
+		if c.bytes > 800 || c.bytes != 100*len(c.m) {
+			t.Fatalf("%d bytes in %d entries, bound 800", c.bytes, len(c.m))
 		}
 		if v, ok := c.get(k, uint64(i)); !ok || v != i {
 			t.Fatalf("the entry just put is not there")
@@ -114,6 +115,22 @@ func TestDecodeCacheIsBounded(t *testing.T) {
 		if _, ok := c.get(k, uint64(i)+1); ok {
 			t.Fatal("an entry answered for other bytes")
 		}
+	}
+	// A new value of a key replaces the old one and its size.
+	c.put([]byte{99}, 7, 150, "new")
+	if v, ok := c.get([]byte{99}, 7); !ok || v != "new" {
+		t.Fatal("the replaced entry is not there")
+	}
+	held := 0
+	for _, e := range c.m {
+		held += e.size
+	}
+	if held != c.bytes {
+		t.Fatalf("the cache counts %d bytes, its entries hold %d", c.bytes, held)
+	}
+	c.put([]byte{200}, 1, 201, "large")
+	if _, ok := c.get([]byte{200}, 1); ok {
+		t.Error("a value over a quarter of the bound was kept")
 	}
 }
 

@@ -36,7 +36,7 @@ func LocalReads() Option { return func(s *Store) { s.serializable = true } }
 
 // New returns a store over cli whose keys start with prefix (for example "/gantry").
 func New(cli *clientv3.Client, prefix string, opts ...Option) *Store {
-	s := &Store{cli: cli, prefix: strings.TrimSuffix(prefix, "/"), decoded: newDecodeCache(decodeCacheSize)}
+	s := &Store{cli: cli, prefix: strings.TrimSuffix(prefix, "/"), decoded: newDecodeCache(decodeCacheBytes)}
 	for _, o := range opts {
 		o(s)
 	}
