@@ -244,6 +244,7 @@ func newRuntime(f serverFlags, logger *slog.Logger) (*runtime.Runc, error) {
 	cfg := runtime.Config{
 		StateRoot:    filepath.Join(f.dataDir, "run"),
 		LogRoot:      filepath.Join(f.dataDir, "tasklogs"),
+		MountsDir:    f.dataDir,
 		CgroupParent: f.host.cgroupParent,
 		InitPath:     f.host.initBinary,
 		Logger:       logger,

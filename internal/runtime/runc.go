@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // Config configures a Runc (or runsc) runtime.
@@ -38,6 +40,12 @@ type Config struct {
 	InitPath string
 	// OCIBinary is the runc or runsc executable; default looked up in PATH.
 	OCIBinary string
+	// MountsDir is where the host keeps each task's mounts (gantry's data dir). When set, runc's
+	// shims run in mount namespaces of their own: a copy of the host's without any mount under
+	// MountsDir but StateRoot, to which each task's own mounts there are added as its containers
+	// start (mountTemplate). runc then reads a mount table that does not grow with the number
+	// of tasks on the host. runsc ignores it.
+	MountsDir string
 	Logger    *slog.Logger
 }
 
@@ -51,6 +59,8 @@ type Runc struct {
 
 	mu      sync.Mutex
 	clients map[string]*shimClient
+
+	template *mountTemplate // nil: shims start in our own mount namespace
 
 	// records keeps each task's record as last read, with the file it came from: the record is
 	// written once, when the sandbox is made, and read by every call about the task (the log
@@ -124,8 +134,17 @@ func newOCIRuntime(cfg Config, kind string, ociArgs []string) (*Runc, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Runc{cfg: cfg, kind: kind, ociArgs: ociArgs, cgroups: layout,
-		logger: cfg.Logger.With("component", "runtime", "oci", kind), clients: map[string]*shimClient{}}, nil
+	r := &Runc{cfg: cfg, kind: kind, ociArgs: ociArgs, cgroups: layout,
+		logger: cfg.Logger.With("component", "runtime", "oci", kind), clients: map[string]*shimClient{}}
+	if kind == ociRunc && cfg.MountsDir != "" {
+		t, err := newMountTemplate(cfg.MountsDir, cfg.StateRoot)
+		if err != nil {
+			// Tasks still run; runc reads the host's whole mount table.
+			r.logger.Warn("shims stay in the host's mount namespace", "err", err)
+		}
+		r.template = t
+	}
+	return r, nil
 }
 
 func (r *Runc) dir(taskID string) taskDir {
@@ -259,7 +278,11 @@ func (r *Runc) startShim(ctx context.Context, d taskDir, rec taskRecord) error {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{readyW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = cmd.Start()
+	if r.template != nil {
+		err = r.template.start(cmd)
+	} else {
+		err = cmd.Start()
+	}
 	readyW.Close()
 	if err != nil {
 		return fmt.Errorf("start shim: %w", err)
@@ -363,6 +386,11 @@ func (r *Runc) StartContainer(ctx context.Context, taskID string, spec Container
 	c, _, err := r.client(ctx, taskID)
 	if err != nil {
 		return ContainerStatus{}, err
+	}
+	if r.template != nil {
+		if err := r.template.share(d, containerPaths(rec, spec, oci)); err != nil {
+			return ContainerStatus{}, fmt.Errorf("container %q: %w", spec.Name, err)
+		}
 	}
 	t1 := time.Now()
 	st, err := c.status(ctx, methodStart, spec.Name, 0, 0)
@@ -515,6 +543,19 @@ func (r *Runc) TrimLogs(ctx context.Context, taskID, name string, before, keepTa
 	return TrimLogFile(rec.logFile(d, name), before, keepTail)
 }
 
+// containerPaths are the host paths a container's start uses: its network namespace, root
+// filesystem and the sources of its mounts.
+func containerPaths(rec taskRecord, spec ContainerSpec, oci *specs.Spec) []string {
+	paths := []string{rec.NetNSPath, spec.Rootfs}
+	if ov := spec.RootOverlay; ov != nil {
+		paths = append(append(paths, ov.Upper, ov.Work), ov.Lower...)
+	}
+	for _, m := range oci.Mounts {
+		paths = append(paths, m.Source)
+	}
+	return paths
+}
+
 // Close drops the connections to shims; tasks keep running.
 func (r *Runc) Close() error {
 	r.mu.Lock()
@@ -522,6 +563,9 @@ func (r *Runc) Close() error {
 	for id, c := range r.clients {
 		c.Close()
 		delete(r.clients, id)
+	}
+	if r.template != nil {
+		return r.template.close() // a start after Close fails to enter it
 	}
 	return nil
 }

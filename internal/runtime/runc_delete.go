@@ -212,16 +212,49 @@ var errNoMountRoot = errors.New("the kernel does not report mount roots")
 
 // mountsUnderFromTable lists the mount points at or below dir from the mount table.
 func mountsUnderFromTable(dir string) ([]string, error) {
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	return mountPointsUnder("/proc/self/mountinfo", dir)
+}
+
+// mountPointsUnder lists the mount points at or below dir in a mountinfo file, unescaped.
+func mountPointsUnder(table, dir string) ([]string, error) {
+	data, err := os.ReadFile(table)
 	if err != nil {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
 	}
 	var points []string
 	for _, line := range strings.Split(string(data), "\n") {
 		f := strings.Fields(line)
-		if len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
-			points = append(points, f[4])
+		if len(f) <= 4 {
+			continue
+		}
+		if mp := unescapeMountinfo(f[4]); under(mp, dir) {
+			points = append(points, mp)
 		}
 	}
 	return points, nil
+}
+
+// unescapeMountinfo undoes the kernel's octal escapes in mountinfo (\040 for a space, \011,
+// \012, \134).
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// under says whether path is dir or below it.
+func under(path, dir string) bool {
+	return path == dir || dir == "/" || strings.HasPrefix(path, dir+"/")
 }

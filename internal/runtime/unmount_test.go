@@ -69,3 +69,27 @@ func TestMountsUnder(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestUnescapeMountinfo(t *testing.T) {
+	for in, want := range map[string]string{
+		`/plain/path`:    "/plain/path",
+		`/a\040b`:        "/a b",
+		`/tab\011nl\012`: "/tab\tnl\n",
+		`/back\134slash`: `/back\slash`,
+		`/not\09octal`:   `/not\09octal`,
+		`/short\04`:      `/short\04`,
+		`/end\`:          `/end\`,
+	} {
+		if got := unescapeMountinfo(in); got != want {
+			t.Errorf("unescapeMountinfo(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for _, c := range []struct {
+		path, dir string
+		want      bool
+	}{{"/a/b", "/a", true}, {"/a", "/a", true}, {"/ab", "/a", false}, {"/x", "/", true}, {"/a", "/a/b", false}} {
+		if got := under(c.path, c.dir); got != c.want {
+			t.Errorf("under(%q, %q) = %v", c.path, c.dir, got)
+		}
+	}
+}
