@@ -59,7 +59,7 @@ func newRealHost(t *testing.T) *realHost {
 		t.Fatal(err)
 	}
 	h.rtCfg = runtime.Config{StateRoot: stateRoot, CgroupParent: "gantry-agent-test-" + newID()[:8], ShimPath: exe,
-		ShimEnv: []string{shimEnv + "=1"}}
+		ShimEnv: []string{shimEnv + "=1"}, MountsDir: h.dir} // as the server does: the data dir
 	if h.rt, err = runtime.NewRunc(h.rtCfg); err != nil {
 		t.Fatal(err)
 	}

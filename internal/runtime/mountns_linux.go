@@ -26,14 +26,16 @@ type mountTemplate struct {
 	dir string   // clean and absolute
 }
 
-// newMountTemplate makes the template. keep are mount points under dir that stay (the state
-// root); they are made private in the template, so that what the host mounts beneath them later
-// does not reach it on a host whose mounts are shared.
+// newMountTemplate makes the template. keep are paths under dir that the shims use themselves
+// (the state root, the log root): the mounts they are on stay, made private in the template so
+// that what the host mounts beneath them later does not reach it on a host whose mounts are
+// shared.
 func newMountTemplate(dir string, keep ...string) (*mountTemplate, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
+	keep = slices.DeleteFunc(slices.Clone(keep), func(k string) bool { return k == "" })
 	for i, k := range keep {
 		if keep[i], err = filepath.Abs(k); err != nil {
 			return nil, err
@@ -82,7 +84,7 @@ func makeTemplate(dir string, keep []string) (*os.File, error) {
 		if mp == dir {
 			continue
 		}
-		if slices.Contains(keep, mp) {
+		if slices.ContainsFunc(keep, func(k string) bool { return under(k, mp) }) {
 			if err := unix.Mount("", mp, "", unix.MS_PRIVATE, ""); err != nil {
 				return nil, fmt.Errorf("make %s private: %w", mp, err)
 			}

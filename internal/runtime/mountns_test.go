@@ -11,8 +11,8 @@ import (
 )
 
 // TestShimSeesOnlyItsTaskMounts: with MountsDir, a task's shim, and so runc, sees the host's
-// mounts outside MountsDir and, under it, only the task's own; its containers use them as
-// before.
+// mounts outside MountsDir and, under it, the one its logs are on and its task's own; its
+// containers use them as before, and their output reaches the host.
 func TestShimSeesOnlyItsTaskMounts(t *testing.T) {
 	data := t.TempDir()
 	mountTmpfs := func(dir string) {
@@ -27,7 +27,9 @@ func TestShimSeesOnlyItsTaskMounts(t *testing.T) {
 	}
 	before := filepath.Join(data, "before") // another task's, on the host before the runtime
 	mountTmpfs(before)
-	e := newEnvWith(t, func(c *runtime.Config) { c.MountsDir = data })
+	logs := filepath.Join(data, "logs") // the shims write there: it stays
+	mountTmpfs(logs)
+	e := newEnvWith(t, func(c *runtime.Config) { c.MountsDir, c.LogRoot = data, logs })
 	own, other := filepath.Join(data, "own"), filepath.Join(data, "other")
 	mountTmpfs(own)
 	mountTmpfs(other)
@@ -35,8 +37,20 @@ func TestShimSeesOnlyItsTaskMounts(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A root filesystem mounted on the host inside the task's own mount (as an overlay too long
+	// for runc to mount is): the shim gets the parent first.
+	rootfs := filepath.Join(own, "rootfs")
+	if err := os.Mkdir(rootfs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount(e.rootfs, rootfs, "", syscall.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(rootfs, syscall.MNT_DETACH) })
+
 	task := e.newTask(t, runtime.TaskSpec{}) // its netns is a mount the shim must get too
 	c := e.container("app", "/bin/sh", "-c", "read l < /data/hello && echo $l")
+	c.Rootfs = rootfs
 	c.Mounts = []runtime.Mount{{Source: own, Destination: "/data", ReadOnly: true}}
 	e.start(t, task, c)
 	if st := e.wait(t, task, "app"); st.ExitCode != 0 {
@@ -67,7 +81,7 @@ func TestShimSeesOnlyItsTaskMounts(t *testing.T) {
 		}
 	}
 	netns := filepath.Join(e.stateRoot, "tasks", task, "netns")
-	for _, want := range []string{"/", "/proc", own, netns} {
+	for _, want := range []string{"/", "/proc", logs, own, rootfs, netns} {
 		if points[want] != 1 {
 			t.Errorf("the shim's mount table has %s %d times, want once", want, points[want])
 		}

@@ -61,6 +61,7 @@ type Runc struct {
 	clients map[string]*shimClient
 
 	template *mountTemplate // nil: shims start in our own mount namespace
+	shareMu  sync.Mutex     // one task's mounts are cloned into its shim's namespace once
 
 	// records keeps each task's record as last read, with the file it came from: the record is
 	// written once, when the sandbox is made, and read by every call about the task (the log
@@ -137,7 +138,7 @@ func newOCIRuntime(cfg Config, kind string, ociArgs []string) (*Runc, error) {
 	r := &Runc{cfg: cfg, kind: kind, ociArgs: ociArgs, cgroups: layout,
 		logger: cfg.Logger.With("component", "runtime", "oci", kind), clients: map[string]*shimClient{}}
 	if kind == ociRunc && cfg.MountsDir != "" {
-		t, err := newMountTemplate(cfg.MountsDir, cfg.StateRoot)
+		t, err := newMountTemplate(cfg.MountsDir, cfg.StateRoot, cfg.LogRoot)
 		if err != nil {
 			// Tasks still run; runc reads the host's whole mount table.
 			r.logger.Warn("shims stay in the host's mount namespace", "err", err)
@@ -388,7 +389,10 @@ func (r *Runc) StartContainer(ctx context.Context, taskID string, spec Container
 		return ContainerStatus{}, err
 	}
 	if r.template != nil {
-		if err := r.template.share(d, containerPaths(rec, spec, oci)); err != nil {
+		r.shareMu.Lock()
+		err := r.template.share(d, containerPaths(rec, spec, oci))
+		r.shareMu.Unlock()
+		if err != nil {
 			return ContainerStatus{}, fmt.Errorf("container %q: %w", spec.Name, err)
 		}
 	}
