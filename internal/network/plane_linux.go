@@ -261,7 +261,7 @@ func (p *Plane) applyRulesLocked(rt *vpcRuntime) error {
 	}
 	prev := rt.applied
 	rt.applied = nil
-	if d, ok := nft.Additions(prev, rs); ok {
+	if d, ok := nft.Changes(prev, rs); ok {
 		if !d.Empty() {
 			err = d.Apply(c)
 		}

@@ -2,6 +2,7 @@ package nft
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -291,30 +292,53 @@ func (e *encoder) verdict(v Verdict) error {
 	return nil
 }
 
-// Apply adds d's elements in one transaction.
+// Apply deletes and adds d's elements in one transaction.
 func (d Delta) Apply(c *nftables.Conn) error {
 	t := &nftables.Table{Name: d.Table, Family: nftables.TableFamilyINet}
-	for _, s := range d.Sets {
-		els := make([]nftables.SetElement, len(s.Elements))
-		for i, a := range s.Elements {
-			els[i] = nftables.SetElement{Key: a.AsSlice()}
+	set := func(name string) *nftables.Set {
+		return &nftables.Set{Table: t, Name: name, KeyType: nftables.TypeIPAddr}
+	}
+	vmap := func(name string) *nftables.Set {
+		return &nftables.Set{Table: t, Name: name, IsMap: true, KeyType: nftables.TypeIPAddr, DataType: nftables.TypeVerdict}
+	}
+	for _, s := range d.Removed.Sets {
+		if err := c.SetDeleteElements(set(s.Name), setElements(s.Elements)); err != nil {
+			return err
 		}
-		if err := c.SetAddElements(&nftables.Set{Table: t, Name: s.Name, KeyType: nftables.TypeIPAddr}, els); err != nil {
+	}
+	for _, m := range d.Removed.Maps {
+		if err := c.SetDeleteElements(vmap(m.Name), mapElements(m.Elements)); err != nil {
+			return err
+		}
+	}
+	for _, s := range d.Sets {
+		if err := c.SetAddElements(set(s.Name), setElements(s.Elements)); err != nil {
 			return err
 		}
 	}
 	for _, m := range d.Maps {
-		els := make([]nftables.SetElement, len(m.Elements))
-		for i, e := range m.Elements {
-			els[i] = nftables.SetElement{Key: e.Key.AsSlice(), VerdictData: &expr.Verdict{Kind: expr.VerdictJump, Chain: e.Chain}}
-		}
-		ns := &nftables.Set{Table: t, Name: m.Name, IsMap: true, KeyType: nftables.TypeIPAddr, DataType: nftables.TypeVerdict}
-		if err := c.SetAddElements(ns, els); err != nil {
+		if err := c.SetAddElements(vmap(m.Name), mapElements(m.Elements)); err != nil {
 			return err
 		}
 	}
 	if err := c.Flush(); err != nil {
-		return fmt.Errorf("add elements to table inet %s: %w", d.Table, err)
+		return fmt.Errorf("change elements of table inet %s: %w", d.Table, err)
 	}
 	return nil
+}
+
+func setElements(addrs []netip.Addr) []nftables.SetElement {
+	els := make([]nftables.SetElement, len(addrs))
+	for i, a := range addrs {
+		els[i] = nftables.SetElement{Key: a.AsSlice()}
+	}
+	return els
+}
+
+func mapElements(es []VMapElement) []nftables.SetElement {
+	els := make([]nftables.SetElement, len(es))
+	for i, e := range es {
+		els[i] = nftables.SetElement{Key: e.Key.AsSlice(), VerdictData: &expr.Verdict{Kind: expr.VerdictJump, Chain: e.Chain}}
+	}
+	return els
 }
