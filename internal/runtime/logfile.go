@@ -171,27 +171,38 @@ func parseLogLine(line []byte) (LogEntry, error) {
 // valid for readers and the writer, and the trimmed bytes read as zeros (which ReadLogFile
 // skips). It frees whole blocks only. A missing file, or a filesystem that cannot punch holes,
 // frees nothing and is no error for the first, ErrTrimUnsupported for the second.
+//
+// It is called for every container every few seconds, mostly with nothing to free: it then
+// only stats the file.
 func TrimLogFile(path string, before, keepTail int64) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("trim log: %w", err)
-	}
-	defer f.Close()
 	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+	if err := unix.Stat(path, &st); errors.Is(err, unix.ENOENT) {
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("trim log: %w", err)
 	}
 	end := min(before, st.Size-keepTail)
-	if bs := int64(st.Blksize); bs > 0 {
+	bs := int64(st.Blksize)
+	if bs > 0 {
 		end -= end % bs
 	}
 	if end <= 0 {
 		return nil
 	}
-	err = unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 0, end)
+	// A log is only appended to, so its only holes are those punched before: when the blocks
+	// the file holds are no more than those of what stays, everything before end is freed.
+	if stays := st.Size - end; bs > 0 && st.Blocks*512 <= (stays+bs-1)/bs*bs {
+		return nil
+	}
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("trim log: %w", err)
+	}
+	defer unix.Close(fd)
+	err = unix.Fallocate(fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 0, end)
 	if errors.Is(err, unix.EOPNOTSUPP) {
 		return ErrTrimUnsupported
 	}

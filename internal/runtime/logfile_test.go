@@ -97,8 +97,14 @@ func TestTrimLogFile(t *testing.T) {
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := used(end), end-mark+64<<10; got > want {
-		t.Fatalf("%d bytes on disk after trimming to offset %d of %d (were %d), want at most %d", got, mark, end, before, want)
+	trimmed := used(end)
+	if want := end - mark + 64<<10; trimmed > want {
+		t.Fatalf("%d bytes on disk after trimming to offset %d of %d (were %d), want at most %d", trimmed, mark, end, before, want)
+	}
+	// Again, with nothing left to free: nothing changes.
+	must(t, TrimLogFile(path, mark, 0))
+	if got := used(end); got != trimmed {
+		t.Fatalf("a second trim to the same offset: %d bytes on disk, were %d", got, trimmed)
 	}
 	rest, _, err := ReadLogFile(path, mark, 0)
 	if err != nil || len(rest) != 10000 || rest[0].Line != all[30000].Line || rest[9999].Line != all[39999].Line {
