@@ -15,15 +15,14 @@ import (
 )
 
 // mountTemplate is a mount namespace copied from the host's without the mounts under a
-// directory (gantry's data dir) but the state root: every task's shim starts in a copy of it,
-// and the task's own mounts under that directory (its filesystem, its network namespace, a root
+// directory (gantry's data dir) but those of the state and log roots. Every task's shim starts
+// in a copy of it, and the task's own mounts (its filesystem, its network namespace, a root
 // overlay mounted on the host) are cloned into the shim's copy before its containers start
 // (share). runc, which reads the whole mount table of its namespace several times in every start
 // and exec, then reads the host's base mounts and its own task's, however many tasks the host
 // runs; the host's table, where the agent keeps using every mount, is unchanged.
 type mountTemplate struct {
-	ns  *os.File // the namespace's nsfs file
-	dir string   // clean and absolute
+	ns *os.File // the namespace's nsfs file
 }
 
 // newMountTemplate makes the template. keep are paths under dir that the shims use themselves
@@ -63,7 +62,7 @@ func newMountTemplate(dir string, keep ...string) (*mountTemplate, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("mount namespace template: %w", r.err)
 	}
-	return &mountTemplate{ns: r.ns, dir: dir}, nil
+	return &mountTemplate{ns: r.ns}, nil
 }
 
 func makeTemplate(dir string, keep []string) (*os.File, error) {
@@ -143,6 +142,9 @@ func (t *mountTemplate) share(d taskDir, paths []string) error {
 				roots = append(roots, r)
 			}
 		}
+	}
+	if len(roots) == 0 {
+		return nil
 	}
 	pid := liveShimPid(d)
 	if pid == 0 {

@@ -42,9 +42,9 @@ type Config struct {
 	OCIBinary string
 	// MountsDir is where the host keeps each task's mounts (gantry's data dir). When set, runc's
 	// shims run in mount namespaces of their own: a copy of the host's without any mount under
-	// MountsDir but StateRoot, to which each task's own mounts there are added as its containers
-	// start (mountTemplate). runc then reads a mount table that does not grow with the number
-	// of tasks on the host. runsc ignores it.
+	// MountsDir but those StateRoot and LogRoot are on, to which each task's own mounts are
+	// added as its containers start (mountTemplate). runc then reads a mount table that does not
+	// grow with the number of tasks on the host. runsc ignores it.
 	MountsDir string
 	Logger    *slog.Logger
 }
