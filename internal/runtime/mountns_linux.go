@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
 	"slices"
 	"strconv"
 	"syscall"
@@ -46,23 +45,15 @@ func newMountTemplate(dir string, keep ...string) (*mountTemplate, error) {
 	if _, err := mountRoots("/"); err != nil { // statx's mount-root attribute: Linux 5.8
 		return nil, err
 	}
-	type result struct {
-		ns  *os.File
-		err error
+	var ns *os.File
+	err = onThrowawayThread(func() (err error) {
+		ns, err = makeTemplate(dir, keep)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mount namespace template: %w", err)
 	}
-	res := make(chan result, 1)
-	// The template is made on a thread that is thrown away afterwards (the goroutine exits while
-	// locked), so no other goroutine ever runs in it.
-	go func() {
-		goruntime.LockOSThread()
-		ns, err := makeTemplate(dir, keep)
-		res <- result{ns, err}
-	}()
-	r := <-res
-	if r.err != nil {
-		return nil, fmt.Errorf("mount namespace template: %w", r.err)
-	}
-	return &mountTemplate{ns: r.ns}, nil
+	return &mountTemplate{ns: ns}, nil
 }
 
 func makeTemplate(dir string, keep []string) (*os.File, error) {
@@ -107,20 +98,15 @@ func (t *mountTemplate) start(cmd *exec.Cmd) error {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Cloneflags |= unix.CLONE_NEWNS
-	errc := make(chan error, 1)
-	go func() {
-		goruntime.LockOSThread() // never unlocked: the thread ends with the goroutine
+	return onThrowawayThread(func() error {
 		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			errc <- fmt.Errorf("unshare: %w", err)
-			return
+			return fmt.Errorf("unshare: %w", err)
 		}
 		if err := unix.Setns(int(t.ns.Fd()), unix.CLONE_NEWNS); err != nil {
-			errc <- fmt.Errorf("enter mount namespace template: %w", err)
-			return
+			return fmt.Errorf("enter mount namespace template: %w", err)
 		}
-		errc <- cmd.Start() // the child is cloned from this thread
-	}()
-	return <-errc
+		return cmd.Start() // the child is cloned from this thread
+	})
 }
 
 // share clones into the namespace of the task's shim every host mount that paths lie on
@@ -150,14 +136,6 @@ func (t *mountTemplate) share(d taskDir, paths []string) error {
 	if pid == 0 {
 		return fmt.Errorf("share mounts: %w", ErrShimUnavailable)
 	}
-	pidfd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return fmt.Errorf("share mounts: %w", ErrShimUnavailable)
-	}
-	defer unix.Close(pidfd)
-	if liveShimPid(d) != pid { // the pidfd is the shim's, not a process that got its pid
-		return fmt.Errorf("share mounts: %w", ErrShimUnavailable)
-	}
 	shimRoot := "/proc/" + strconv.Itoa(pid) + "/root"
 	missing := roots[:0]
 	for _, r := range roots {
@@ -168,13 +146,16 @@ func (t *mountTemplate) share(d taskDir, paths []string) error {
 	if len(missing) == 0 {
 		return nil
 	}
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return fmt.Errorf("share mounts: %w", ErrShimUnavailable)
+	}
+	defer unix.Close(pidfd)
+	if liveShimPid(d) != pid { // the pidfd is the shim's, not a process that got its pid
+		return fmt.Errorf("share mounts: %w", ErrShimUnavailable)
+	}
 	slices.SortFunc(missing, func(a, b string) int { return len(a) - len(b) }) // parents first
-	errc := make(chan error, 1)
-	go func() {
-		goruntime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		errc <- moveInto(pidfd, missing)
-	}()
-	if err := <-errc; err != nil {
+	if err := onThrowawayThread(func() error { return moveInto(pidfd, missing) }); err != nil {
 		return fmt.Errorf("share mounts: %w", err)
 	}
 	return nil
@@ -214,14 +195,11 @@ func moveInto(pidfd int, mounts []string) error {
 func mountRoots(path string) ([]string, error) {
 	var out []string
 	for p := path; ; p = filepath.Dir(p) {
-		var st unix.Statx_t
-		if err := unix.Statx(unix.AT_FDCWD, p, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, 0, &st); err != nil {
+		root, err := isMountRoot(p)
+		if err != nil {
 			return nil, err
 		}
-		if st.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT == 0 {
-			return nil, errors.New("statx reports no mount roots (Linux 5.8 or later needed)")
-		}
-		if st.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0 {
+		if root {
 			out = append(out, p)
 		}
 		if p == "/" {
@@ -232,11 +210,9 @@ func mountRoots(path string) ([]string, error) {
 
 // sameFile says whether a and b are the same file (device and inode), both existing.
 func sameFile(a, b string) bool {
-	var sa, sb unix.Stat_t
-	if unix.Lstat(a, &sa) != nil || unix.Lstat(b, &sb) != nil {
-		return false
-	}
-	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
+	fa, errA := os.Lstat(a)
+	fb, errB := os.Lstat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
 }
 
 // close releases the template; shims started from it keep their copies.

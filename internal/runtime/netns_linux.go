@@ -18,14 +18,7 @@ func NewNetNS(path string) error {
 		return fmt.Errorf("create netns file: %w", err)
 	}
 	f.Close()
-	errc := make(chan error, 1)
-	// The namespace is entered on a thread that is thrown away afterwards (the goroutine exits
-	// while locked), so no other goroutine ever runs in it.
-	go func() {
-		goruntime.LockOSThread()
-		errc <- enterNewNetNS(path)
-	}()
-	if err := <-errc; err != nil {
+	if err := onThrowawayThread(func() error { return enterNewNetNS(path) }); err != nil {
 		_ = os.Remove(path)
 		return err
 	}
@@ -64,6 +57,17 @@ func loopbackUp() error {
 		return fmt.Errorf("loopback up: %w", err)
 	}
 	return nil
+}
+
+// onThrowawayThread runs fn on an OS thread of its own that ends with it (its goroutine exits
+// while locked): fn may change the thread's namespaces, and no other goroutine ever runs in them.
+func onThrowawayThread(fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		goruntime.LockOSThread() // never unlocked
+		errc <- fn()
+	}()
+	return <-errc
 }
 
 // RemoveNetNS unmounts and removes a namespace made by NewNetNS. A missing path is not an error.

@@ -184,17 +184,14 @@ func mountsUnder(dir string) ([]string, error) {
 			}
 			return err
 		}
-		var st unix.Statx_t
-		if err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, unix.STATX_TYPE, &st); err != nil {
-			if errors.Is(err, unix.ENOENT) {
-				return nil
-			}
-			return fmt.Errorf("statx %s: %w", path, err)
+		root, err := isMountRoot(path)
+		if errors.Is(err, unix.ENOENT) {
+			return nil
 		}
-		if st.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT == 0 {
-			return errNoMountRoot
+		if err != nil {
+			return err
 		}
-		if st.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0 {
+		if root {
 			points = append(points, path)
 			if d.IsDir() && path != dir {
 				return fs.SkipDir
@@ -208,7 +205,20 @@ func mountsUnder(dir string) ([]string, error) {
 	return points, err
 }
 
-var errNoMountRoot = errors.New("the kernel does not report mount roots")
+var errNoMountRoot = errors.New("the kernel does not report mount roots (Linux 5.8 or later needed)")
+
+// isMountRoot says whether path (not followed if a symlink) is the root of a mount; errNoMountRoot
+// when the kernel cannot say.
+func isMountRoot(path string) (bool, error) {
+	var st unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW|unix.AT_NO_AUTOMOUNT, unix.STATX_TYPE, &st); err != nil {
+		return false, fmt.Errorf("statx %s: %w", path, err)
+	}
+	if st.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+		return false, errNoMountRoot
+	}
+	return st.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0, nil
+}
 
 // mountsUnderFromTable lists the mount points at or below dir from the mount table.
 func mountsUnderFromTable(dir string) ([]string, error) {
