@@ -20,9 +20,11 @@ const networkCoalesce = 20 * time.Millisecond
 // WatchNetwork streams snapshots of the VPC vpcID's security and routing state (model.
 // NetworkSnapshot): one at once, then a new one after every change to the VPC's security
 // groups, network interfaces, subnets or route tables, bursts coalesced. Each snapshot is
-// whole, read at one store revision (its Revision, which only grows), so a host applies it in
-// place of the one before; a slow reader skips to the newest. The channel closes when ctx ends
-// or the VPC is deleted. A VPC that does not exist is apierr.NotFound.
+// whole, as the store held it at one revision (its Revision, which only grows), so a host
+// applies it in place of the one before; a slow reader skips to the newest. The VPC is read
+// once and then kept up to date from the store's changes in their order (store.VpcState.Apply),
+// so a change costs what it changes, not the VPC's size. The channel closes when ctx ends or
+// the VPC is deleted. A VPC that does not exist is apierr.NotFound.
 func (l *Link) WatchNetwork(ctx context.Context, vpcID string) (<-chan model.NetworkSnapshot, error) {
 	st, err := l.st.VpcState(ctx, vpcID)
 	if err != nil {
@@ -30,69 +32,76 @@ func (l *Link) WatchNetwork(ctx context.Context, vpcID string) (<-chan model.Net
 	}
 	out := make(chan model.NetworkSnapshot, 1)
 	out <- SnapshotOf(st)
-	go l.followNetwork(ctx, vpcID, st.Revision, out)
+	go l.followNetwork(ctx, st, out)
 	return out, nil
 }
 
-// followNetwork builds and sends snapshots after the changes it sees after rev, until ctx ends
-// or the VPC is gone.
-func (l *Link) followNetwork(ctx context.Context, vpcID string, rev int64, out chan model.NetworkSnapshot) {
+// followNetwork keeps st up to date and sends its snapshots until ctx ends or the VPC is gone.
+// After a failed watch it reads the VPC again, whole, and follows on from there.
+func (l *Link) followNetwork(ctx context.Context, st store.VpcState, out chan model.NetworkSnapshot) {
 	defer close(out)
-	sent := rev
+	sent := st.Revision
 	for ctx.Err() == nil {
-		wctx, cancel := context.WithCancel(ctx)
-		changes := l.vpcChanges(wctx, vpcID, rev)
-		err := l.coalesce(ctx, vpcID, changes, &sent, out)
-		cancel()
+		err := l.follow(ctx, &st, &sent, out)
 		if ctx.Err() != nil || errors.Is(err, apierr.NotFound) {
 			return
 		}
-		l.logger.Warn("network watch failed; reading again", "vpc_id", vpcID, logx.KeyError, err)
+		l.logger.Warn("network watch failed; reading again", "vpc_id", st.Vpc.ID, logx.KeyError, err)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(l.backoff):
 		}
-		// Whatever changed while the watch was down is in the next snapshot.
-		if err := l.sendSnapshot(ctx, vpcID, &sent, out); errors.Is(err, apierr.NotFound) {
+		fresh, err := l.st.VpcState(ctx, st.Vpc.ID)
+		switch {
+		case errors.Is(err, apierr.NotFound):
+			return
+		case err != nil:
+			continue // the watch from st's revision fails too if it is gone; then read again
+		}
+		st = fresh
+		if err := sendSnapshot(ctx, SnapshotOf(st), &sent, out); err != nil {
 			return
 		}
-		rev = sent
 	}
 }
 
-// coalesce waits for changes and sends a snapshot networkCoalesce after the first of a burst.
-// It returns the watch's error, or the snapshot's.
-func (l *Link) coalesce(ctx context.Context, vpcID string, changes <-chan error, sent *int64, out chan model.NetworkSnapshot) error {
+// follow applies the store's changes after st's revision to st and sends a snapshot
+// networkCoalesce after the first change of a burst. It returns the watch's error, or
+// apierr.NotFound when the VPC is deleted.
+func (l *Link) follow(ctx context.Context, st *store.VpcState, sent *int64, out chan model.NetworkSnapshot) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changes := l.st.WatchVpcStates(wctx, st.Revision)
 	var timer <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case err := <-changes:
+		case c, open := <-changes:
+			if !open {
+				return errors.New("watch closed")
+			}
+			changed, err := st.Apply(c)
 			if err != nil {
 				return err
 			}
-			if timer == nil {
+			if changed && timer == nil {
 				timer = time.After(networkCoalesce)
 			}
 		case <-timer:
 			timer = nil
-			if err := l.sendSnapshot(ctx, vpcID, sent, out); err != nil {
+			if err := sendSnapshot(ctx, SnapshotOf(*st), sent, out); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-// sendSnapshot reads the VPC and sends its snapshot if it is newer than the last sent,
-// replacing one the reader has not taken yet.
-func (l *Link) sendSnapshot(ctx context.Context, vpcID string, sent *int64, out chan model.NetworkSnapshot) error {
-	st, err := l.st.VpcState(ctx, vpcID)
-	if err != nil {
-		return err
-	}
-	if st.Revision <= *sent {
+// sendSnapshot sends s if it is newer than the last sent, replacing one the reader has not
+// taken yet.
+func sendSnapshot(ctx context.Context, s model.NetworkSnapshot, sent *int64, out chan model.NetworkSnapshot) error {
+	if s.Revision <= *sent {
 		return nil
 	}
 	select {
@@ -100,49 +109,11 @@ func (l *Link) sendSnapshot(ctx context.Context, vpcID string, sent *int64, out 
 	default:
 	}
 	select {
-	case out <- SnapshotOf(st):
-		*sent = st.Revision
+	case out <- s:
+		*sent = s.Revision
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	}
-}
-
-// vpcChanges merges the watches of the records a snapshot is made of into one channel that
-// carries nil for a change of vpcID's records and the error of a failed watch.
-func (l *Link) vpcChanges(ctx context.Context, vpcID string, rev int64) <-chan error {
-	out := make(chan error, 1)
-	go forward(ctx, l.st.SecurityGroups().Watch(ctx, rev), func(g model.SecurityGroup) bool { return g.VpcID == vpcID }, out)
-	go forward(ctx, l.st.NetworkInterfaces().Watch(ctx, rev), func(n model.NetworkInterface) bool { return n.VpcID == vpcID }, out)
-	go forward(ctx, l.st.RouteTables().Watch(ctx, rev), func(t model.RouteTable) bool { return t.VpcID == vpcID }, out)
-	go forward(ctx, l.st.Subnets().Watch(ctx, rev), func(s model.Subnet) bool { return s.VpcID == vpcID }, out)
-	go forward(ctx, l.st.Vpcs().Watch(ctx, rev), func(v model.Vpc) bool { return v.ID == vpcID }, out)
-	return out
-}
-
-// forward signals on out each event of in that mine accepts, and in's error, until ctx ends.
-// Signals of changes are dropped while one is pending: the reader reads everything anyway.
-func forward[T any](ctx context.Context, in <-chan store.Event[T], mine func(T) bool, out chan<- error) {
-	for ev := range in {
-		switch {
-		case ev.Err != nil:
-			select {
-			case out <- ev.Err:
-			case <-ctx.Done():
-			}
-			return
-		case mine(ev.Value):
-			select {
-			case out <- nil:
-			default:
-			}
-		}
-	}
-	if ctx.Err() == nil {
-		select {
-		case out <- errors.New("watch closed"):
-		case <-ctx.Done():
-		}
 	}
 }
 

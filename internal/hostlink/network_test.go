@@ -7,8 +7,11 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/internal/apierr"
+	"github.com/gantry-dev/gantry/internal/hostlink"
+	"github.com/gantry-dev/gantry/internal/logx"
 	"github.com/gantry-dev/gantry/internal/model"
 	"github.com/gantry-dev/gantry/internal/store"
+	"github.com/gantry-dev/gantry/internal/testutil"
 )
 
 // nextSnapshot waits for a snapshot that satisfies ok, failing after a few seconds.
@@ -156,5 +159,42 @@ func TestAssignmentCarriesTaskNetwork(t *testing.T) {
 	}
 	if a := recv(t, ch); a.Network == nil || !reflect.DeepEqual(*a.Network, *n) {
 		t.Fatalf("assignment network = %+v", a.Network)
+	}
+}
+
+// TestWatchNetworkRecoversFromABadRecord: a change the watch cannot decode makes the link read
+// the VPC again, whole, until it can; the snapshots then go on from what it read.
+func TestWatchNetworkRecoversFromABadRecord(t *testing.T) {
+	cli, prefix := testutil.Etcd(t)
+	st := store.New(cli, prefix)
+	l := hostlink.New(st, logx.Discard())
+	ctx := t.Context()
+	if _, err := st.Vpcs().Create(ctx, model.Vpc{Scope: scope, ID: "vpc-1", CidrBlock: "10.0.0.0/16"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SecurityGroups().Create(ctx, model.SecurityGroup{Scope: scope, ID: "sg-1", VpcID: "vpc-1"}); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := l.WatchNetwork(ctx, "vpc-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last int64
+	nextSnapshot(t, ch, &last, func(model.NetworkSnapshot) bool { return true })
+
+	key := prefix + "/ec2/networkinterfaces/" + store.ScopeKey(scope) + "eni-1"
+	if _, err := cli.Put(ctx, key, "not a record"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Delete(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	eni := model.NetworkInterface{Scope: scope, ID: "eni-2", VpcID: "vpc-1", PrivateIP: "10.0.1.4", GroupIDs: []string{"sg-1"}, Status: model.StateInUse}
+	if _, err := st.NetworkInterfaces().Create(ctx, eni); err != nil {
+		t.Fatal(err)
+	}
+	s := nextSnapshot(t, ch, &last, func(s model.NetworkSnapshot) bool { return len(s.Members["sg-1"]) == 1 })
+	if s.Members["sg-1"][0] != "10.0.1.4" {
+		t.Fatalf("members %v", s.Members)
 	}
 }

@@ -193,7 +193,7 @@ func derivedMAC(eniID string) net.HardwareAddr {
 // writeRecordLocked writes a record file atomically, unless this process last wrote the same
 // bytes there.
 func (p *Plane) writeRecordLocked(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}

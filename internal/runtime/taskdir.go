@@ -101,7 +101,7 @@ func (r containerRecord) status() ContainerStatus {
 // outlive the host, and a start would otherwise wait on the disk several times. A record torn
 // by a host crash names a task that is gone; DeleteTask cleans up after it.
 func writeJSONAtomic(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
+	data, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
 	}

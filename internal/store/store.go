@@ -375,7 +375,7 @@ func (t *table[T, R]) Watch(ctx context.Context, prefix string, rev int64) <-cha
 	return out
 }
 
-func sendEvent[T any](ctx context.Context, out chan<- Event[T], e Event[T]) bool {
+func sendEvent[E any](ctx context.Context, out chan<- E, e E) bool {
 	select {
 	case out <- e:
 		return true
