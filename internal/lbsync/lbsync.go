@@ -204,7 +204,7 @@ func (s *Syncer) readVPCs(ctx context.Context, snap store.ELBSnapshot) (map[stri
 		if _, ok := vpcs[m.VpcID]; ok || m.VpcID == "" {
 			continue
 		}
-		st, err := s.cfg.Store.VpcState(ctx, m.VpcID)
+		st, err := s.cfg.Store.VpcRouting(ctx, m.VpcID)
 		if err != nil {
 			s.log.Warn("load balancer vpc", "vpc", m.VpcID, logx.KeyError, err)
 			continue

@@ -207,6 +207,16 @@ type VpcState struct {
 // route tables and network interfaces, all at one store revision. A missing VPC is
 // apierr.NotFound.
 func (s *Store) VpcState(ctx context.Context, vpcID string) (VpcState, error) {
+	return s.vpcState(ctx, vpcID, true)
+}
+
+// VpcRouting is VpcState without the network interfaces (ENIs is nil): what a VPC's routing
+// needs, read without the cost of every interface of the account's scope.
+func (s *Store) VpcRouting(ctx context.Context, vpcID string) (VpcState, error) {
+	return s.vpcState(ctx, vpcID, false)
+}
+
+func (s *Store) vpcState(ctx context.Context, vpcID string, withENIs bool) (VpcState, error) {
 	vpcs := s.Vpcs().t
 	all, rev, err := listAt(ctx, vpcs, "", 0)
 	if err != nil {
@@ -235,13 +245,16 @@ func (s *Store) VpcState(ctx context.Context, vpcID string) (VpcState, error) {
 	if err != nil {
 		return VpcState{}, err
 	}
+	out.Subnets = keep(subnets, func(v model.Subnet) bool { return v.VpcID == vpcID })
+	out.Groups = keep(groups, func(v model.SecurityGroup) bool { return v.VpcID == vpcID })
+	out.RouteTables = keep(tables, func(v model.RouteTable) bool { return v.VpcID == vpcID })
+	if !withENIs {
+		return out, nil
+	}
 	enis, _, err := listAt(ctx, s.NetworkInterfaces().t, sk, rev)
 	if err != nil {
 		return VpcState{}, err
 	}
-	out.Subnets = keep(subnets, func(v model.Subnet) bool { return v.VpcID == vpcID })
-	out.Groups = keep(groups, func(v model.SecurityGroup) bool { return v.VpcID == vpcID })
-	out.RouteTables = keep(tables, func(v model.RouteTable) bool { return v.VpcID == vpcID })
 	out.ENIs = keep(enis, func(v model.NetworkInterface) bool { return v.VpcID == vpcID })
 	return out, nil
 }

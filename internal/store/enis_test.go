@@ -131,6 +131,14 @@ func TestVpcStateReadsOneVpc(t *testing.T) {
 	if err != nil || s.Vpc.ID != "vpc-2" || len(s.Groups) != 1 || s.Groups[0].ID != "sg-vpc-2" || len(s.ENIs) != 1 || s.Revision == 0 {
 		t.Fatalf("VpcState = %+v, %v", s, err)
 	}
+	r, err := st.VpcRouting(ctx, "vpc-2")
+	if err != nil || r.ENIs != nil {
+		t.Fatalf("VpcRouting = %+v, %v", r, err)
+	}
+	r.ENIs = s.ENIs
+	if !reflect.DeepEqual(r, s) {
+		t.Fatalf("VpcRouting = %+v, VpcState = %+v", r, s)
+	}
 	if _, err := st.VpcState(ctx, "vpc-3"); err == nil {
 		t.Fatal("a missing VPC read")
 	}
