@@ -144,3 +144,51 @@ func TestDeleteAfterShimCrash(t *testing.T) {
 	}
 	assertNothingLeft(t, e)
 }
+
+// TestDeleteAfterStateWiped: a task whose state directory went while the host ran (its tmpfs
+// emptied or unmounted) still has a shim and containers; deleting it kills them.
+func TestDeleteAfterStateWiped(t *testing.T) {
+	e := newEnv(t)
+	task := e.newTask(t, runtime.TaskSpec{MemoryMiB: 64})
+	e.start(t, task, e.container("app", "/testprog", "sleep", "1h"))
+	state, err := e.rt.TaskState(t.Context(), task)
+	if err != nil || state.ShimPid == 0 {
+		t.Fatalf("state = %+v, %v", state, err)
+	}
+	app, _ := state.Container("app")
+	dir := filepath.Join(e.stateRoot, "tasks", task)
+	moved := filepath.Join(e.stateRoot, "moved")
+	if err := os.Rename(dir, moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rt.DeleteTask(t.Context(), task); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range []int{state.ShimPid, app.Pid} {
+		deadline := time.Now().Add(5 * time.Second)
+		for alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if alive(pid) {
+			t.Errorf("process %d still running", pid)
+		}
+	}
+	// What is left is its mounts and files, which a delete with its state removes.
+	if err := os.Rename(moved, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rt.DeleteTask(t.Context(), task); err != nil {
+		t.Fatal(err)
+	}
+	assertNothingLeft(t, e)
+}
+
+// alive says whether pid is a process that has not exited (a zombie has).
+func alive(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i > 0 && i+2 < len(stat) && stat[i+2] != 'Z'
+}

@@ -220,7 +220,7 @@ func (r *Runc) CreateTask(ctx context.Context, spec TaskSpec) (err error) {
 		}
 		return fmt.Errorf("create task dir: %w", err)
 	}
-	rec := taskRecord{ID: spec.ID, NetNSPath: spec.NetNSPath, CgroupPath: "/" + r.cfg.CgroupParent + "/" + spec.ID, CPUUnits: spec.CPUUnits,
+	rec := taskRecord{ID: spec.ID, NetNSPath: spec.NetNSPath, CgroupPath: r.taskCgroupPath(spec.ID), CPUUnits: spec.CPUUnits,
 		OCIBinary: r.cfg.OCIBinary, OCIArgs: r.ociArgs, OCIKind: r.kind, CreatedAt: time.Now().UTC(),
 		LogDir: r.logDir(spec.ID), Cgroups: &r.cgroups}
 	defer func() {

@@ -27,18 +27,25 @@ func (r *Runc) DeleteTask(ctx context.Context, taskID string) error {
 	defer r.forgetRecord(taskID)
 	d := r.dir(taskID)
 	if _, err := os.Stat(string(d)); errors.Is(err, fs.ErrNotExist) {
-		// Output whose state went with a reboot (the state may be in memory, the output never).
+		// The state is gone. After a reboot (the state may be in memory) nothing of the task
+		// runs and only its output is left; state wiped under a running host (its tmpfs
+		// unmounted or emptied) also leaves the task's processes: its shim, found by its
+		// command line, and its containers, found in its cgroup.
+		errs := []error{killShimsOf(d), r.cgroups.removeCgroup(r.taskCgroupPath(taskID))}
 		if dir := r.logDir(taskID); dir != "" {
 			if err := os.RemoveAll(dir); err != nil {
-				return fmt.Errorf("delete task %q: remove log dir: %w", taskID, err)
+				errs = append(errs, fmt.Errorf("remove log dir: %w", err))
 			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("delete task %q: %w", taskID, err)
 		}
 		return nil
 	}
 	var rec taskRecord
 	if err := readJSON(d.record(), &rec); err != nil {
 		// A create that died half way: rebuild what it may have made.
-		rec = taskRecord{ID: taskID, CgroupPath: "/" + r.cfg.CgroupParent + "/" + taskID,
+		rec = taskRecord{ID: taskID, CgroupPath: r.taskCgroupPath(taskID),
 			OCIBinary: r.cfg.OCIBinary, OCIArgs: r.ociArgs, OCIKind: r.kind, LogDir: r.logDir(taskID)}
 		if _, err := os.Stat(d.netns()); err == nil {
 			rec.NetNSPath, rec.OwnsNetNS = d.netns(), true
@@ -118,6 +125,29 @@ func stopShim(d taskDir) error {
 			killed = true
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+	return nil
+}
+
+// taskCgroupPath is the cgroup of task taskID, under every hierarchy.
+func (r *Runc) taskCgroupPath(taskID string) string { return "/" + r.cfg.CgroupParent + "/" + taskID }
+
+// killShimsOf kills the shims, if any, started for the task directory d: processes with
+// "--dir d" in their command line, as the runtime starts a shim.
+func killShimsOf(d taskDir) error {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return fmt.Errorf("find shims: %w", err)
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid <= 1 {
+			continue
+		}
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && bytes.Contains(cmdline, []byte("\x00--dir\x00"+string(d)+"\x00")) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
 	}
 	return nil
 }
