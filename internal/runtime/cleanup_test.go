@@ -116,12 +116,8 @@ func processesRootedIn(rootfs string) []string {
 // and DeleteTask still removes the orphaned container and everything else.
 func TestDeleteAfterShimCrash(t *testing.T) {
 	e := newEnv(t)
-	task := e.newTask(t, runtime.TaskSpec{MemoryMiB: 64})
-	e.start(t, task, e.container("app", "/testprog", "sleep", "1h"))
-	state, err := e.rt.TaskState(t.Context(), task)
-	if err != nil || state.ShimPid == 0 {
-		t.Fatalf("state = %+v, %v", state, err)
-	}
+	task, state := startSleeper(t, e)
+	var err error
 	if err := syscall.Kill(state.ShimPid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -149,12 +145,7 @@ func TestDeleteAfterShimCrash(t *testing.T) {
 // emptied or unmounted) still has a shim and containers; deleting it kills them.
 func TestDeleteAfterStateWiped(t *testing.T) {
 	e := newEnv(t)
-	task := e.newTask(t, runtime.TaskSpec{MemoryMiB: 64})
-	e.start(t, task, e.container("app", "/testprog", "sleep", "1h"))
-	state, err := e.rt.TaskState(t.Context(), task)
-	if err != nil || state.ShimPid == 0 {
-		t.Fatalf("state = %+v, %v", state, err)
-	}
+	task, state := startSleeper(t, e)
 	app, _ := state.Container("app")
 	dir := filepath.Join(e.stateRoot, "tasks", task)
 	moved := filepath.Join(e.stateRoot, "moved")
@@ -191,4 +182,16 @@ func alive(pid int) bool {
 	}
 	i := bytes.LastIndexByte(stat, ')')
 	return i > 0 && i+2 < len(stat) && stat[i+2] != 'Z'
+}
+
+// startSleeper starts a task of one container that sleeps, and returns it with its state.
+func startSleeper(t *testing.T, e *env) (string, runtime.TaskState) {
+	t.Helper()
+	task := e.newTask(t, runtime.TaskSpec{MemoryMiB: 64})
+	e.start(t, task, e.container("app", "/testprog", "sleep", "1h"))
+	state, err := e.rt.TaskState(t.Context(), task)
+	if err != nil || state.ShimPid == 0 {
+		t.Fatalf("state = %+v, %v", state, err)
+	}
+	return task, state
 }
