@@ -54,8 +54,9 @@ func vpcDecoder[T, R any](t *table[T, R], set func(*VpcChange, *T)) func(key, ra
 }
 
 // WatchVpcStates streams the changes after store revision rev (a VpcState's Revision) to the
-// records VpcState reads, of every VPC, in the order the store made them: one watch over the
-// EC2 directory, so that a VpcState kept up to date with Apply is always one the store held.
+// records VpcState reads, of every VPC, in the order the store made them: one watch over one
+// range of the EC2 directory, so that a VpcState kept up to date with Apply is always one the
+// store held.
 // The channel closes when ctx ends; a failed watch sends one change with Err set, then closes.
 func (s *Store) WatchVpcStates(ctx context.Context, rev int64) <-chan VpcChange {
 	out := make(chan VpcChange, 64)
@@ -105,8 +106,9 @@ func (s *Store) WatchVpcStates(ctx context.Context, rev int64) <-chan VpcChange 
 // Apply brings st up to date with c, a change WatchVpcStates streamed after st's Revision, and
 // says whether st's records changed (a record of another VPC, or written again unchanged, does
 // not change them). The deletion of st's VPC is apierr.NotFound; a change with Err set is that
-// error. Records stay in id order, as VpcState reads them, and a record is replaced whole,
-// never modified in place, so values taken from st before (SnapshotOf) stay as they were.
+// error. Records stay in id order, as VpcState reads them. A record is replaced whole, never
+// modified inside, so a copy of it taken before (SnapshotOf copies st's records) keeps what it
+// held; st's slices themselves change in place.
 func (st *VpcState) Apply(c VpcChange) (bool, error) {
 	if c.Err != nil {
 		return false, c.Err
