@@ -22,6 +22,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	defer removeSDKApp()
 	// GANTRY_E2E_BIN runs the tests against a binary built elsewhere, e.g. from another commit;
 	// gantry-shim must be beside it.
 	if gantryBin = os.Getenv("GANTRY_E2E_BIN"); gantryBin != "" {

@@ -58,6 +58,13 @@ func buildSDKApp() (string, error) {
 	return sdkappBin, sdkappErr
 }
 
+// removeSDKApp removes what buildSDKApp built, once the tests are done.
+func removeSDKApp() {
+	if sdkappBin != "" {
+		os.RemoveAll(filepath.Dir(sdkappBin))
+	}
+}
+
 // sdkappImage pushes the test image with /sdkapp added to s's registry as sdkapp:v1 and
 // returns its ECR-style reference.
 func sdkappImage(t *testing.T, s *Server) string {
