@@ -132,8 +132,7 @@ func stopShim(d taskDir) error {
 // taskCgroupPath is the cgroup of task taskID, under every hierarchy.
 func (r *Runc) taskCgroupPath(taskID string) string { return "/" + r.cfg.CgroupParent + "/" + taskID }
 
-// killShimsOf kills the shims, if any, started for the task directory d: processes with
-// "--dir d" in their command line, as the runtime starts a shim.
+// killShimsOf kills the shims, if any, started for the task directory d (isShimOf).
 func killShimsOf(d taskDir) error {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -144,12 +143,18 @@ func killShimsOf(d taskDir) error {
 		if err != nil || pid <= 1 {
 			continue
 		}
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err == nil && bytes.Contains(cmdline, []byte("\x00--dir\x00"+string(d)+"\x00")) {
+		if isShimOf(pid, d) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
 	return nil
+}
+
+// isShimOf says whether process pid's command line is that of a shim the runtime started for
+// the task directory d: it holds "--dir d".
+func isShimOf(pid int, d taskDir) bool {
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && bytes.Contains(cmdline, []byte("\x00--dir\x00"+string(d)+"\x00"))
 }
 
 // liveShimPid returns the pid of the task's shim if it is alive. The pid is checked against the
@@ -163,8 +168,7 @@ func liveShimPid(d taskDir) int {
 	if err != nil || pid <= 0 {
 		return 0
 	}
-	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil || !bytes.Contains(cmdline, []byte("\x00"+string(d)+"\x00")) {
+	if !isShimOf(pid, d) {
 		return 0
 	}
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")

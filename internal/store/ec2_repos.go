@@ -10,7 +10,7 @@ type Subnets struct {
 // Subnets returns the subnet repository.
 func (s *Store) Subnets() Subnets {
 	return Subnets{newEC2Table(s, "subnets", recordFromSubnet, subnetFromRecord,
-		func(v model.Subnet) (model.Scope, string) { return v.Scope, v.ID })}
+		subnetKey)}
 }
 
 // SecurityGroups is the repository of security groups, rules included.
@@ -21,7 +21,7 @@ type SecurityGroups struct {
 // SecurityGroups returns the security group repository.
 func (s *Store) SecurityGroups() SecurityGroups {
 	return SecurityGroups{newEC2Table(s, "securitygroups", recordFromSecurityGroup, securityGroupFromRecord,
-		func(v model.SecurityGroup) (model.Scope, string) { return v.Scope, v.ID })}
+		securityGroupKey)}
 }
 
 // InternetGateways is the repository of internet gateways.
@@ -66,7 +66,7 @@ type RouteTables struct {
 // RouteTables returns the route table repository.
 func (s *Store) RouteTables() RouteTables {
 	return RouteTables{newEC2Table(s, "routetables", recordFromRouteTable, routeTableFromRecord,
-		func(v model.RouteTable) (model.Scope, string) { return v.Scope, v.ID })}
+		routeTableKey)}
 }
 
 // NetworkInterfaces is the repository of ENIs.
@@ -77,5 +77,14 @@ type NetworkInterfaces struct {
 // NetworkInterfaces returns the ENI repository.
 func (s *Store) NetworkInterfaces() NetworkInterfaces {
 	return NetworkInterfaces{newEC2Table(s, "networkinterfaces", recordFromNetworkInterface, networkInterfaceFromRecord,
-		func(v model.NetworkInterface) (model.Scope, string) { return v.Scope, v.ID })}
+		networkInterfaceKey)}
+}
+
+// The scope and id of each kind of record a VpcState holds: its key in its table, and what
+// VpcState.Apply finds it by.
+func subnetKey(v model.Subnet) (model.Scope, string)               { return v.Scope, v.ID }
+func securityGroupKey(v model.SecurityGroup) (model.Scope, string) { return v.Scope, v.ID }
+func routeTableKey(v model.RouteTable) (model.Scope, string)       { return v.Scope, v.ID }
+func networkInterfaceKey(v model.NetworkInterface) (model.Scope, string) {
+	return v.Scope, v.ID
 }

@@ -130,29 +130,29 @@ func (st *VpcState) Apply(c VpcChange) (bool, error) {
 	var changed bool
 	switch {
 	case c.Subnet != nil:
-		st.Subnets, changed = applyRecord(st, st.Subnets, *c.Subnet, c.Deleted, c.Subnet.Scope, c.Subnet.VpcID, c.Subnet.ID,
-			func(v model.Subnet) string { return v.ID })
+		st.Subnets, changed = applyRecord(st, st.Subnets, *c.Subnet, c.Deleted, c.Subnet.VpcID, subnetKey)
 	case c.Group != nil:
-		st.Groups, changed = applyRecord(st, st.Groups, *c.Group, c.Deleted, c.Group.Scope, c.Group.VpcID, c.Group.ID,
-			func(v model.SecurityGroup) string { return v.ID })
+		st.Groups, changed = applyRecord(st, st.Groups, *c.Group, c.Deleted, c.Group.VpcID, securityGroupKey)
 	case c.RouteTable != nil:
-		st.RouteTables, changed = applyRecord(st, st.RouteTables, *c.RouteTable, c.Deleted, c.RouteTable.Scope, c.RouteTable.VpcID, c.RouteTable.ID,
-			func(v model.RouteTable) string { return v.ID })
+		st.RouteTables, changed = applyRecord(st, st.RouteTables, *c.RouteTable, c.Deleted, c.RouteTable.VpcID, routeTableKey)
 	case c.ENI != nil:
-		st.ENIs, changed = applyRecord(st, st.ENIs, *c.ENI, c.Deleted, c.ENI.Scope, c.ENI.VpcID, c.ENI.ID,
-			func(v model.NetworkInterface) string { return v.ID })
+		st.ENIs, changed = applyRecord(st, st.ENIs, *c.ENI, c.Deleted, c.ENI.VpcID, networkInterfaceKey)
 	}
 	return changed, nil
 }
 
-// applyRecord puts v (record id of vpcID in scope sc) into list, kept in id order, or takes it
-// out when it is deleted or not st's VPC's. A record of another scope is left alone: ids are
-// unique within a scope only. It says whether list changed.
-func applyRecord[T any](st *VpcState, list []T, v T, deleted bool, sc model.Scope, vpcID, id string, idOf func(T) string) ([]T, bool) {
+// applyRecord puts v, a record of vpcID whose scope and id key gives, into list, kept in id
+// order, or takes it out when it is deleted or not st's VPC's. A record of another scope is
+// left alone: ids are unique within a scope only. It says whether list changed.
+func applyRecord[T any](st *VpcState, list []T, v T, deleted bool, vpcID string, key func(T) (model.Scope, string)) ([]T, bool) {
+	sc, id := key(v)
 	if sc != st.Vpc.Scope {
 		return list, false
 	}
-	i, found := slices.BinarySearchFunc(list, id, func(e T, target string) int { return strings.Compare(idOf(e), target) })
+	i, found := slices.BinarySearchFunc(list, id, func(e T, target string) int {
+		_, eid := key(e)
+		return strings.Compare(eid, target)
+	})
 	switch {
 	case deleted || vpcID != st.Vpc.ID:
 		if !found {
