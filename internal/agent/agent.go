@@ -409,7 +409,8 @@ func isDir(path string) bool {
 	return err == nil && st.IsDir()
 }
 
-// tasksOnHost lists the tasks with a sandbox in the runtime or a directory under a task root.
+// tasksOnHost lists the tasks with a sandbox in the runtime or a directory under a task root,
+// true for those with a sign of having been here: a sandbox or a runner's record.
 func (a *Agent) tasksOnHost(ctx context.Context) (map[string]bool, error) {
 	ids, err := a.cfg.Runtime.ListTasks(ctx)
 	if err != nil {
@@ -426,7 +427,11 @@ func (a *Agent) tasksOnHost(ctx context.Context) (map[string]bool, error) {
 		}
 		for _, e := range ents {
 			if e.IsDir() {
-				found[e.Name()] = true
+				// A directory without a runner's record is a first save cut short, before
+				// anything of the task was made: no sign that the task was here (its
+				// assignment starts it afresh), only a directory to remove if nobody claims it.
+				id := e.Name()
+				found[id] = found[id] || taskrunner.HasRecord(filepath.Join(root, id))
 			}
 		}
 	}

@@ -226,3 +226,31 @@ func TestAgentFindsTaskDirsWhereTheyAre(t *testing.T) {
 		return errors.Is(err, os.ErrNotExist)
 	})
 }
+
+// TestAgentStartsTaskWhoseFirstSaveWasCut: a directory without a runner's record (an agent
+// killed between making a task's directory and writing its first record, before anything of
+// the task was made) does not make its task lost: the task starts. An unclaimed one is removed.
+func TestAgentStartsTaskWhoseFirstSaveWasCut(t *testing.T) {
+	h := newFakeHost(t)
+	h.runDir = h.dir // both task roots in one place
+	_, stop := h.run(t)
+	host := h.hostID(t)
+	stop()
+
+	as, unclaimed := assignmentOn(host), newID()
+	for _, id := range []string{as.Task.ID, unclaimed} {
+		if err := os.MkdirAll(filepath.Join(h.dir, "tasks", id), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.ctl = agent.NewFakeControl()
+	h.ctl.Assign(as)
+	h.run(t)
+	if r := waitStatus(t, h.ctl, as.Task.ID, model.TaskRunning); r.StopCode != "" {
+		t.Fatalf("task reported %+v", r)
+	}
+	eventually(t, "the unclaimed directory removed", func() bool {
+		_, err := os.Stat(filepath.Join(h.dir, "tasks", unclaimed))
+		return errors.Is(err, os.ErrNotExist)
+	})
+}

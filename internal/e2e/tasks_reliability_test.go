@@ -126,17 +126,7 @@ func TestTasksSurviveTenServerKills(t *testing.T) {
 func TestTaskChurnLeavesNothing(t *testing.T) {
 	t.Parallel()
 	const rounds, calls, perCall = 2, 10, 10
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	parent := "gantry-e2e-" + hex.EncodeToString(b[:])
-	cgroupDirs := taskCgroupParents(parent)
-	t.Cleanup(func() { // after the server's own cleanup, which reaps what a failed run left
-		for _, d := range cgroupDirs {
-			if err := os.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("remove cgroup parent: %v", err)
-			}
-		}
-	})
+	parent, cgroupDirs := testCgroupParent(t)
 	dir := t.TempDir()
 	// 100 tasks of 256 cpu units and 512 MiB reserve more than a small host offers; each uses
 	// a few MiB and no cpu.
@@ -211,19 +201,44 @@ func churnRound(t *testing.T, client *ecs.Client, td, dir string, cgroupDirs []s
 	}
 	t.Logf("%d tasks STOPPED after %s", len(arns), time.Since(start))
 
-	// STOPPED is reported once the sandbox is deleted; allow the kernel a moment to let go.
+	noLeaks(t, dir, cgroupDirs, fmt.Sprintf("after %d tasks stopped", len(arns)))
+	return arns
+}
+
+// testCgroupParent is a cgroup parent of the test's own for a server's tasks, and the
+// directories it makes; they are removed when the test ends.
+func testCgroupParent(t *testing.T) (string, []string) {
+	t.Helper()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	parent := "gantry-e2e-" + hex.EncodeToString(b[:])
+	dirs := taskCgroupParents(parent)
+	t.Cleanup(func() { // after the server's own cleanup, which reaps what a failed run left
+		for _, d := range dirs {
+			if err := os.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("remove cgroup parent: %v", err)
+			}
+		}
+	})
+	return parent, dirs
+}
+
+// noLeaks fails the test if anything of dataDir's tasks is still on the host a moment after
+// they all stopped: STOPPED is reported once the sandbox is deleted, and the kernel may take a
+// moment to let go.
+func noLeaks(t *testing.T, dataDir string, cgroupDirs []string, when string) {
+	t.Helper()
 	var leaks []string
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		leaks = hostLeaks(t, dir, cgroupDirs)
+		leaks = hostLeaks(t, dataDir, cgroupDirs)
 		if len(leaks) == 0 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	if len(leaks) > 0 {
-		t.Fatalf("after %d tasks stopped, the host still holds:\n%s", len(arns), strings.Join(leaks, "\n"))
+		t.Fatalf("%s, the host still holds:\n%s", when, strings.Join(leaks, "\n"))
 	}
-	return arns
 }
 
 // taskCgroupParents lists the directories a runtime with cgroup parent makes task cgroups in.

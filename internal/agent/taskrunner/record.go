@@ -117,7 +117,7 @@ func loadRecord(stateDir string) (record, error) {
 
 // adopt takes over a task after an agent restart: it restores the record, reconciles it with
 // the runtime (containers that exited while the agent was down are recorded as exits), and
-// resumes watching. A task that was still starting is stopped: its start cannot be resumed.
+// resumes watching. A task that was still starting goes on starting (resumeStart).
 func (r *Runner) adopt(sc *scope) error {
 	rec, err := loadRecord(r.cfg.StateDir)
 	switch {
@@ -131,11 +131,25 @@ func (r *Runner) adopt(sc *scope) error {
 	if err != nil && !errors.Is(err, runtime.ErrTaskNotFound) {
 		return fmt.Errorf("adopt task %s: %w", r.id, err)
 	}
+	starting := r.known == model.TaskProvisioning || r.known == model.TaskPending
+	if r.created && r.known != model.TaskDeprovisioning {
+		// Before the containers' output is shipped again (watch): the log driver's
+		// secretOptions. A failure costs the driver its secret options only.
+		r.readLogSecretsAgain(sc.ctx)
+	}
 	for _, c := range r.containers {
+		cs, ok := st.Container(c.def.Name)
+		if !c.started && ok {
+			// The last agent asked for the start, and the shim went on with it after that
+			// agent died, before the agent could record it.
+			c.started, c.status, c.startedAt = true, model.ContainerRunning, cs.StartedAt
+			if c.startedAt.IsZero() {
+				c.startedAt = r.now()
+			}
+		}
 		if !c.started || c.status == model.ContainerStopped {
 			continue
 		}
-		cs, ok := st.Container(c.def.Name)
 		switch {
 		case !ok || cs.Status == runtime.StatusUnknown:
 			r.markExited(c, runtime.ContainerStatus{ExitCode: -1}, "container lost while the agent was down")
@@ -143,20 +157,18 @@ func (r *Runner) adopt(sc *scope) error {
 			r.markExited(c, cs, "")
 		default:
 			r.watch(sc.ctx, c.def.Name)
-			if r.known == model.TaskRunning {
+			if r.known == model.TaskRunning || r.known == model.TaskPending { // a dependsOn may wait for HEALTHY
 				r.startHealthCheck(sc, c)
 			}
 		}
 	}
-	if r.known == model.TaskProvisioning || r.known == model.TaskPending {
-		r.fail(model.StopTaskFailedToStart, "the agent restarted while the task was starting")
+	if starting {
+		r.resumeStart(sc)
 	} else if r.created && r.known != model.TaskDeprovisioning {
-		// The listeners died with the last agent: answer 169.254.170.2 again. The log driver's
-		// secretOptions are read again too; a failure costs the driver its secret options only.
+		// The listeners died with the last agent: answer 169.254.170.2 again.
 		if err := r.serveEndpoint(sc.ctx); err != nil {
 			r.log.Warn("serve the task metadata endpoint again", logx.KeyError, err)
 		}
-		r.readLogSecretsAgain(sc.ctx)
 	}
 	r.shipAllLogs(sc.ctx)
 	r.log.Info("adopted task", "status", r.known)
@@ -165,6 +177,45 @@ func (r *Runner) adopt(sc *scope) error {
 	}
 	r.report(sc.ctx)
 	return nil
+}
+
+// resumeStart lets a task the last agent did not finish starting go on from its recorded
+// status (PROVISIONING or PENDING), so that a RunTask that returned is not lost to a restart.
+// The start's steps are made to be taken again: the network attaches an attached ENI again
+// unchanged, the sandbox is kept when it exists, the images come from the cache, and prepare
+// keeps the task's filesystem and the containers that started (resumed). When none of the
+// containers started, what the last agent made of the sandbox and filesystems is removed
+// first, as a half-done step may have left it half made; nothing of the user's ran, so nothing
+// runs twice. When that removal fails the task is stopped.
+func (r *Runner) resumeStart(sc *scope) {
+	if r.anyStarted() {
+		r.resumed = true
+		r.log.Info("resuming the start of a task the last agent did not finish starting", "status", r.known)
+		return
+	}
+	names := make([]string, len(r.containers))
+	for i, c := range r.containers {
+		names[i] = c.def.Name
+	}
+	// Loopback: the ENI, and the namespace it made, stay.
+	err := Release(sc.ctx, ReleaseConfig{Runtime: r.cfg.Runtime, Rootfs: r.cfg.Rootfs, Network: Loopback{},
+		StateDir: r.cfg.StateDir}, r.id, names)
+	if err != nil {
+		r.log.Warn("undo an unfinished start", logx.KeyError, err)
+		r.fail(model.StopTaskFailedToStart, "the agent restarted while the task was starting")
+		return
+	}
+	r.created = false
+	r.log.Info("starting again a task the last agent did not finish starting", "status", r.known)
+}
+
+func (r *Runner) anyStarted() bool {
+	for _, c := range r.containers {
+		if c.started {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Runner) restore(rec record) {

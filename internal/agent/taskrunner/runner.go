@@ -78,6 +78,9 @@ type Runner struct {
 	containers []*container
 	netnsPath  string
 	created    bool // the runtime task exists
+	// resumed says the start goes on from a start the last agent left with containers
+	// started: their filesystems and sandbox are kept (resumeStart).
+	resumed bool
 	// sandbox is made beside the network's setup (startSandbox); sandboxErr keeps its result
 	// once taken.
 	sandbox    job[error]

@@ -129,8 +129,11 @@ func (r *Runner) prepare(imgs map[string]image.Image, secrets map[string]contain
 	data := r.cfg.StateDir
 	if r.cfg.Scratch != nil {
 		data = ScratchDir(r.cfg.StateDir)
-		if err := r.cfg.Scratch.Attach(data, int64(a.Task.EphemeralGiB())*scratch.GiB); err != nil {
-			return fmt.Errorf("ephemeral storage: %w", err)
+		// A resumed start keeps the filesystem its started containers write to.
+		if !r.resumed || !scratchMounted(data) {
+			if err := r.cfg.Scratch.Attach(data, int64(a.Task.EphemeralGiB())*scratch.GiB); err != nil {
+				return fmt.Errorf("ephemeral storage: %w", err)
+			}
 		}
 	}
 	vols, err := volumeDirs(a.Definition.Volumes, filepath.Join(data, "volumes"))
@@ -146,8 +149,11 @@ func (r *Runner) prepare(imgs map[string]image.Image, secrets map[string]contain
 	var resolvConf string
 	if n := a.Network; n != nil && n.ResolvConf() != "" {
 		resolvConf = filepath.Join(r.cfg.StateDir, "resolv.conf")
-		if err := os.WriteFile(resolvConf, []byte(n.ResolvConf()), 0o644); err != nil {
-			return fmt.Errorf("write resolv.conf: %w", err)
+		// A resumed start's running containers have it mounted: it is written only if it changed.
+		if !r.resumed || !fileHolds(resolvConf, n.ResolvConf()) {
+			if err := os.WriteFile(resolvConf, []byte(n.ResolvConf()), 0o644); err != nil {
+				return fmt.Errorf("write resolv.conf: %w", err)
+			}
 		}
 	}
 	for _, c := range r.containers {
@@ -158,19 +164,39 @@ func (r *Runner) prepare(imgs map[string]image.Image, secrets map[string]contain
 		if err != nil {
 			return err
 		}
+		c.logSecrets = secrets[c.def.Name].logOpts
+		if c.started { // a resumed start's: running on the root it has
+			continue
+		}
 		img := imgs[c.def.Name]
 		ro := c.def.ReadonlyRootFilesystem != nil && *c.def.ReadonlyRootFilesystem
-		root, err := r.cfg.Rootfs.Prepare(img, filepath.Join(data, "containers", c.def.Name), ro)
+		dir := filepath.Join(data, "containers", c.def.Name)
+		if r.resumed { // the last agent may have mounted it on the host
+			if err := r.cfg.Rootfs.Release(dir); err != nil {
+				return fmt.Errorf("container %q: %w", c.def.Name, err)
+			}
+		}
+		root, err := r.cfg.Rootfs.Prepare(img, dir, ro)
 		if err != nil {
 			return fmt.Errorf("container %q: %w", c.def.Name, err)
 		}
 		c.spec = containerSpec(specInput{Task: a.Task, Def: c.def, Override: overrideFor(a.Task, c.def.Name),
 			Image: img.Config, Root: root, Mounts: mounts, CredentialsID: r.credentialsID,
 			APIEndpoint: apiEndpoint, Secrets: secrets[c.def.Name].env})
-		c.logSecrets = secrets[c.def.Name].logOpts
 		c.spec.ResolvConfFile = resolvConf
 	}
 	return nil // pending saves the record once the sandbox exists too
+}
+
+// scratchMounted says whether the task's own filesystem is mounted at dir.
+func scratchMounted(dir string) bool {
+	_, _, ok := scratch.Usage(dir)
+	return ok
+}
+
+func fileHolds(path, content string) bool {
+	b, err := os.ReadFile(path)
+	return err == nil && string(b) == content
 }
 
 // ScratchDir is where a task's own filesystem is mounted: its containers' writable layers
