@@ -118,7 +118,8 @@ func readData(path string) ([]byte, error) {
 }
 
 // TestSecretsInjected: a Secrets Manager JSON key and an SecureString parameter (by name and by
-// ARN) reach the task's environment at start; their values appear nowhere else: not in
+// ARN) reach the task's environment at start, and a parameter its log driver's options (the
+// awslogs group, through secretOptions); their values appear nowhere else: not in
 // DescribeTasks, DescribeTaskDefinition, the server's output at debug level, or any file of the
 // data dir (the embedded etcd's included). A task whose secret does not exist stops with
 // Fargate's reason naming it.
@@ -156,10 +157,19 @@ func secretsInjected(t *testing.T, args ...string) *ecs.Client {
 		Type: ssmtypes.ParameterTypeSecureString}); err != nil {
 		t.Fatalf("PutParameter: %v", err)
 	}
+	// The log group comes from a parameter too (logConfiguration.secretOptions): the output
+	// below is read from it.
+	if _, err := ps.PutParameter(t.Context(), &ssm.PutParameterInput{Name: aws.String("/e2e/log-group"), Value: aws.String("/e2e/secrets"),
+		Type: ssmtypes.ParameterTypeString}); err != nil {
+		t.Fatalf("PutParameter: %v", err)
+	}
+	logConfig := awslogsConfig("")
+	delete(logConfig.Options, "awslogs-group")
+	logConfig.SecretOptions = []types.Secret{{Name: aws.String("awslogs-group"), ValueFrom: aws.String("/e2e/log-group")}}
 	secretARN := aws.ToString(sec.ARN)
 	td := sdkRegister(t, client, "secrets", types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef),
 		EntryPoint: []string{"/bin/sh", "-c"}, Command: []string{hashScript("DB_PASSWORD", "DB_USER", "API_KEY", "API_KEY_BY_ARN")},
-		LogConfiguration: awslogsConfig("/e2e/secrets"),
+		LogConfiguration: logConfig,
 		Secrets: []types.Secret{
 			{Name: aws.String("DB_PASSWORD"), ValueFrom: aws.String(secretARN + ":password::")},
 			{Name: aws.String("DB_USER"), ValueFrom: aws.String(secretARN + ":username:AWSCURRENT:")},

@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,13 +19,25 @@ import (
 // placed and started, at a different point of each burst, and restarts it on the same data dir.
 // A RunTask call the kill cut off is retried with its clientToken, and one that returned is
 // repeated with it. Afterwards no token started a second set, every task the calls returned is
-// RUNNING (one shim each, the same containers a moment later), and stopping them all leaves
-// nothing on the host.
+// RUNNING (one shim each, the same containers a moment later). Their stops are cut by a kill
+// as well; every task ends stopped by the user, and nothing of them is left on the host.
 func TestServerKilledWhileTasksStart(t *testing.T) {
 	t.Parallel()
+	killWhileStarting(t)
+}
+
+// TestServerKilledWhileTasksStartRunsc is TestServerKilledWhileTasksStart under gVisor, whose
+// containers' roots are mounted on the host and whose sandboxes keep state of their own.
+func TestServerKilledWhileTasksStartRunsc(t *testing.T) {
+	t.Parallel()
+	killWhileStarting(t, "--runtime", "runsc")
+}
+
+// killWhileStarting is TestServerKilledWhileTasksStart on a server started with extra args.
+func killWhileStarting(t *testing.T, extra ...string) {
 	parent, cgroupDirs := testCgroupParent(t)
 	dir := t.TempDir()
-	args := []string{"--cgroup-parent", parent, "--cpu-overcommit", "64", "--memory-overcommit", "8"}
+	args := append([]string{"--cgroup-parent", parent, "--cpu-overcommit", "64", "--memory-overcommit", "8"}, extra...)
 	s := startServer(t, dir, args...)
 	client := newSDK(t, s)
 	appImage(t, s)
@@ -104,8 +119,8 @@ func TestServerKilledWhileTasksStart(t *testing.T) {
 	if got, want := slices.Sorted(slices.Values(list.TaskArns)), slices.Sorted(slices.Values(all)); !slices.Equal(got, want) {
 		t.Fatalf("ListTasks = %d tasks, want exactly the %d RunTask returned:\ngot  %v\nwant %v", len(got), len(want), got, want)
 	}
-	if pids := shimPids(t, dir); len(pids) != len(all) {
-		t.Fatalf("%d shim processes for %d tasks", len(pids), len(all))
+	if n := shimCount(t, dir); n != len(all) {
+		t.Fatalf("%d shim processes for %d tasks", n, len(all))
 	}
 	// Running means running: a moment later, still the same containers.
 	time.Sleep(2 * time.Second)
@@ -119,9 +134,40 @@ func TestServerKilledWhileTasksStart(t *testing.T) {
 		}
 	}
 
+	// The stops are cut by a kill too: the tasks' stops go on after the restart (a StopTask the
+	// kill cut off is sent again), and each task is stopped as asked.
+	var wg sync.WaitGroup
+	for _, arn := range all {
+		wg.Go(func() {
+			_, _ = client.StopTask(t.Context(), &ecs.StopTaskInput{Task: aws.String(arn)}, func(o *ecs.Options) { o.Retryer = aws.NopRetryer{} })
+		})
+	}
+	time.Sleep(300 * time.Millisecond)
+	s.Kill()
+	wg.Wait()
+	s = startServer(t, dir, args...)
+	client = newSDK(t, s)
 	for _, arn := range all {
 		stopTask(t, client, arn)
 	}
-	waitStopped(t, client, all...)
+	for _, task := range waitStopped(t, client, all...) {
+		if task.StopCode != types.TaskStopCodeUserInitiated {
+			t.Errorf("task %s: %s, want stopped by the user", aws.ToString(task.TaskArn), taskSummary(task))
+		}
+	}
 	noLeaks(t, dir, cgroupDirs, "after every task stopped")
+}
+
+// shimCount counts the gantry-shim processes among dataDir's task processes (with runsc, its
+// sandbox and gofer name the task directory too).
+func shimCount(t *testing.T, dataDir string) int {
+	t.Helper()
+	n := 0
+	for _, pid := range shimPids(t, dataDir) {
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", pid, "cmdline"))
+		if argv := strings.Split(string(cmdline), "\x00"); len(argv) > 1 && filepath.Base(argv[0]) == "gantry-shim" && argv[1] == "shim" {
+			n++
+		}
+	}
+	return n
 }

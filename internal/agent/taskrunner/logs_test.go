@@ -75,13 +75,19 @@ func startLogRunner(t *testing.T, rt *runtime.Fake, sink *FakeLogSink, dir strin
 
 func startLogRunnerUnit(t *testing.T, rt *runtime.Fake, sink *FakeLogSink, dir string, a model.Assignment, adopt bool, unit time.Duration) *logRun {
 	t.Helper()
+	return startLogRunnerConfig(t, rt, sink, Config{Assignment: a, StateDir: dir, Adopt: adopt, TimeUnit: unit})
+}
+
+// startLogRunnerConfig runs a runner of cfg over rt and sink, with a fake puller and reporter.
+func startLogRunnerConfig(t *testing.T, rt *runtime.Fake, sink *FakeLogSink, cfg Config) *logRun {
+	t.Helper()
 	puller := &image.FakePuller{}
 	puller.Add("app:1", image.Image{Digest: "sha256:aaaa", Config: image.Config{Entrypoint: []string{"/app"}}})
 	rep := &reports{}
-	r := New(Config{Assignment: a, Runtime: rt, Puller: puller, Reporter: rep, Rootfs: FakeRootfs{},
-		StateDir: dir, Adopt: adopt, Logs: sink, TimeUnit: unit})
+	cfg.Runtime, cfg.Puller, cfg.Reporter, cfg.Rootfs, cfg.Logs = rt, puller, rep, FakeRootfs{}, sink
+	r := New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
-	run := &logRun{rt: rt, sink: sink, rep: rep, dir: dir, cancel: cancel, done: make(chan error, 1)}
+	run := &logRun{rt: rt, sink: sink, rep: rep, dir: cfg.StateDir, cancel: cancel, done: make(chan error, 1)}
 	go func() { run.done <- r.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-run.done; run.done <- nil })
 	return run
@@ -173,6 +179,43 @@ func TestAwslogsResumesAfterAgentRestart(t *testing.T) {
 	waitFor(t, "STOPPED", func() bool { return run2.rep.last().LastStatus == model.TaskStopped })
 	if got := sink.Messages(dst); !slices.Equal(got, lines(1, 90)) {
 		t.Fatalf("messages = %d %v", len(got), got)
+	}
+}
+
+// mapSecrets answers valueFroms from a map.
+type mapSecrets map[string]string
+
+func (m mapSecrets) ResolveSecret(_ context.Context, _ model.Scope, _, valueFrom string) (string, error) {
+	if v, ok := m[valueFrom]; ok {
+		return v, nil
+	}
+	return "", errors.New("ParameterNotFound")
+}
+
+// TestAwslogsSecretOptionsAfterAdopt: a log option that comes from secretOptions (here the
+// group) holds for the output an adopted container writes: the next agent reads it again
+// before it ships anything.
+func TestAwslogsSecretOptionsAfterAdopt(t *testing.T) {
+	rt, sink := runtime.NewFake(), NewFakeLogSink()
+	dir := t.TempDir()
+	a := awslogsAssignment("t4", map[string]string{"awslogs-stream-prefix": "p", "awslogs-create-group": "true"})
+	a.Definition.ContainerDefinitions[0].LogConfiguration.SecretOptions = []model.Secret{{Name: "awslogs-group", ValueFrom: "/log/group"}}
+	dst := model.LogDestination{Scope: a.Task.Scope, Group: "g", Stream: "p/app/t4"}
+	cfg := Config{Assignment: a, StateDir: dir, TimeUnit: 10 * time.Millisecond, Secrets: mapSecrets{"/log/group": "g"}}
+	run := startLogRunnerConfig(t, rt, sink, cfg)
+	waitFor(t, "RUNNING", func() bool { return run.rep.last().LastStatus == model.TaskRunning })
+	_ = rt.Log("t4", "app", runtime.StreamStdout, "before")
+	waitFor(t, "the first event", func() bool { return len(sink.Events(dst)) == 1 })
+	run.halt(t)
+	_ = rt.Log("t4", "app", runtime.StreamStdout, "after")
+	cfg.Assignment.Task.LastStatus, cfg.Adopt = model.TaskRunning, true
+	run2 := startLogRunnerConfig(t, rt, sink, cfg)
+	waitFor(t, "the adopted container's event", func() bool { return len(sink.Events(dst)) == 2 })
+	if got := sink.Messages(dst); !slices.Equal(got, []string{"before", "after"}) {
+		t.Fatalf("messages = %v", got)
+	}
+	if l := run2.rep.last(); l.LastStatus != model.TaskRunning {
+		t.Fatalf("adopted task: %+v", l)
 	}
 }
 

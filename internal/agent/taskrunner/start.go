@@ -35,6 +35,9 @@ func (r *Runner) pending(sc *scope) (model.TaskStatus, error) {
 		}
 		return model.TaskStopping, nil
 	}
+	for _, c := range r.containers { // before setupLogs: a log option may be one of them
+		c.logSecrets = secrets[c.def.Name].logOpts
+	}
 	imgs, err := r.pull(sc)
 	if err != nil {
 		_ = sandboxErr()
@@ -164,7 +167,6 @@ func (r *Runner) prepare(imgs map[string]image.Image, secrets map[string]contain
 		if err != nil {
 			return err
 		}
-		c.logSecrets = secrets[c.def.Name].logOpts
 		if c.started { // a resumed start's: running on the root it has
 			continue
 		}
