@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -154,15 +155,16 @@ func serve(ctx context.Context, f serverFlags, logger *slog.Logger) error {
 	}
 	// The agent stops with the server; the tasks it runs do not: their shims outlive it and the
 	// next server adopts them.
-	agentCtx, stopAgent := context.WithCancel(context.Background())
+	agentCtx, cancelAgent := context.WithCancel(context.Background())
 	agentDone := make(chan error, 1)
 	go func() { agentDone <- comps.agent.Run(agentCtx) }()
-	defer func() {
-		stopAgent()
+	stopAgent := sync.OnceFunc(func() {
+		cancelAgent()
 		if err := <-agentDone; err != nil && agentCtx.Err() == nil {
 			logger.Error("agent stopped", logx.KeyError, err)
 		}
-	}()
+	})
+	defer stopAgent()
 	// The load balancers' data plane follows the store until serve returns; their listeners
 	// close with it.
 	// The names' resolver is a convenience: a busy port (another gantry) costs only it.
@@ -211,13 +213,16 @@ func serve(ctx context.Context, f serverFlags, logger *slog.Logger) error {
 	case <-ctx.Done():
 		logger.Info("shutting down")
 		gate.close()
+		// The agent goes first: its tasks' starts pull from this endpoint's registry, and a
+		// pull refused by a closed listener would fail a task the next server would resume.
+		stopAgent()
 		shutdown(srv, logger)
 		return nil
 	case err := <-errc:
 		shutdown(srv, logger)
 		return fmt.Errorf("serve: %w", err)
 	case err := <-agentDone:
-		agentDone <- err // for the deferred wait
+		agentDone <- err // for stopAgent's wait
 		gate.close()
 		shutdown(srv, logger)
 		return fmt.Errorf("agent: %w", err)

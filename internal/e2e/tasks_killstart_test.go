@@ -15,8 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// TestServerKilledWhileTasksStart kills the server with SIGKILL while bursts of tasks are being
-// placed and started, at a different point of each burst, and restarts it on the same data dir.
+// TestServerKilledWhileTasksStart kills the server with SIGKILL (stops it with SIGTERM, once)
+// while bursts of tasks are being placed and started, at a different point of each burst, and
+// restarts it on the same data dir.
 // A RunTask call the kill cut off is retried with its clientToken, and one that returned is
 // repeated with it. Afterwards no token started a second set, every task the calls returned is
 // RUNNING (one shim each, the same containers a moment later). Their stops are cut by a kill
@@ -84,7 +85,13 @@ func killWhileStarting(t *testing.T, extra ...string) {
 			})
 		}
 		time.Sleep(delay)
-		s.Kill()
+		if round == 1 { // a stop, not a crash: the runners see their work cancelled
+			if _, err := s.Stop(30 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			s.Kill()
+		}
 		wg.Wait()
 		s = startServer(t, dir, args...)
 		client = newSDK(t, s)

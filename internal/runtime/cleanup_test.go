@@ -195,3 +195,28 @@ func startSleeper(t *testing.T, e *env) (string, runtime.TaskState) {
 	}
 	return task, state
 }
+
+// TestLongStateRoot: a state root deep enough that a task's socket path exceeds a unix socket
+// address (a long --data-dir) still runs tasks, which a restarted runtime can reach again.
+func TestLongStateRoot(t *testing.T) {
+	e := newEnvWith(t, func(c *runtime.Config) {
+		c.StateRoot = filepath.Join(c.StateRoot, strings.Repeat("d", 64), strings.Repeat("e", 64))
+	})
+	task, state := startSleeper(t, e)
+	if sock := filepath.Join(e.cfg.StateRoot, "tasks", task, "shim.sock"); len(sock) <= 108 {
+		t.Fatalf("socket path %s is %d bytes: it fits an address, and proves nothing", sock, len(sock))
+	}
+	again, err := runtime.NewRunc(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	st, err := again.TaskState(t.Context(), task)
+	if c, _ := st.Container("app"); err != nil || st.ShimPid != state.ShimPid || c.Status != runtime.StatusRunning {
+		t.Fatalf("state from a new runtime = %+v, %v; want the shim %d with app running", st, err, state.ShimPid)
+	}
+	if err := again.DeleteTask(t.Context(), task); err != nil {
+		t.Fatal(err)
+	}
+	assertNothingLeft(t, e)
+}

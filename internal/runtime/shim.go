@@ -122,12 +122,19 @@ func shimCgroups(rec taskRecord) (cgroupLayout, error) {
 
 func (s *shim) listen() error {
 	_ = os.Remove(s.dir.socket())
-	old := unix.Umask(0o177) // the socket is born 0600
-	ln, err := net.Listen("unix", s.dir.socket())
-	unix.Umask(old)
+	addr, done, err := shortUnixPath(s.dir.socket())
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	old := unix.Umask(0o177) // the socket is born 0600
+	ln, err := net.Listen("unix", addr)
+	unix.Umask(old)
+	done()
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	// serve removes it by its real path; addr may name it through a descriptor now closed.
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
 	if err := os.Chmod(s.dir.socket(), 0o600); err != nil {
 		ln.Close()
 		return fmt.Errorf("chmod socket: %w", err)

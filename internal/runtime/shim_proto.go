@@ -80,8 +80,13 @@ type shimClient struct {
 }
 
 func dialShim(ctx context.Context, socket string) (*shimClient, error) {
+	addr, done, err := shortUnixPath(socket)
+	if err != nil {
+		return nil, fmt.Errorf("dial shim: %w: %w", ErrShimUnavailable, err)
+	}
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", socket)
+	conn, err := d.DialContext(ctx, "unix", addr)
+	done()
 	if err != nil {
 		return nil, fmt.Errorf("dial shim: %w: %w", ErrShimUnavailable, err)
 	}
