@@ -375,11 +375,8 @@ func (r *Runc) StartContainer(ctx context.Context, taskID string, spec Container
 	if err != nil {
 		return ContainerStatus{}, fmt.Errorf("container %q: %w", spec.Name, err)
 	}
-	if err := os.Mkdir(d.container(spec.Name), 0o700); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return ContainerStatus{}, fmt.Errorf("container %q: %w", spec.Name, ErrContainerExists)
-		}
-		return ContainerStatus{}, fmt.Errorf("container %q: %w", spec.Name, err)
+	if err := r.makeBundleDir(ctx, taskID, d, spec.Name); err != nil {
+		return ContainerStatus{}, err
 	}
 	if err := writeJSONAtomic(filepath.Join(d.container(spec.Name), "config.json"), oci); err != nil {
 		return ContainerStatus{}, fmt.Errorf("container %q: %w", spec.Name, err)
@@ -404,6 +401,32 @@ func (r *Runc) StartContainer(ctx context.Context, taskID string, spec Container
 	// Where a container start's time goes, for whoever tunes it: --log-level debug.
 	r.logger.Debug("container start", "task", taskID, "container", spec.Name, "bundle", t1.Sub(t0), "shim", time.Since(t1))
 	return st, nil
+}
+
+// makeBundleDir makes a container's bundle directory. One that exists but that the live shim
+// was never asked to start (an agent died between writing the bundle and asking for the start)
+// is made again; one the shim has, or cannot be asked about, is the container's:
+// ErrContainerExists.
+func (r *Runc) makeBundleDir(ctx context.Context, taskID string, d taskDir, name string) error {
+	dir := d.container(name)
+	err := os.Mkdir(dir, 0o700)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("container %q: %w", name, err)
+	}
+	st, err := r.TaskState(ctx, taskID)
+	if _, known := st.Container(name); err != nil || known || st.ShimPid == 0 {
+		return fmt.Errorf("container %q: %w", name, ErrContainerExists)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("container %q: remove a bundle never started: %w", name, err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return fmt.Errorf("container %q: %w", name, err)
+	}
+	return nil
 }
 
 // SignalContainer sends sig to the container's init.

@@ -376,3 +376,24 @@ func TestTaskCPUQuota(t *testing.T) {
 		t.Errorf("second container's cgroup quota = %s, want 50000", got)
 	}
 }
+
+// TestStartOverABundleNeverStarted: a container's bundle that the shim was never asked to start
+// (an agent died between writing it and the request) does not block the container's start; a
+// second start of a container the shim has is refused.
+func TestStartOverABundleNeverStarted(t *testing.T) {
+	e := newEnv(t)
+	task := e.newTask(t, runtime.TaskSpec{MemoryMiB: 64})
+	bundle := filepath.Join(e.stateRoot, "tasks", task, "containers", "app")
+	if err := os.MkdirAll(bundle, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bundle, "config.json"), []byte(`{"stale":true}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.start(t, task, e.container("app", "/testprog", "sleep", "1h")); st.Status != runtime.StatusRunning {
+		t.Fatalf("start over a stale bundle: %+v", st)
+	}
+	if _, err := e.rt.StartContainer(t.Context(), task, e.container("app", "/testprog", "sleep", "1h")); !errors.Is(err, runtime.ErrContainerExists) {
+		t.Fatalf("second start = %v, want ErrContainerExists", err)
+	}
+}
