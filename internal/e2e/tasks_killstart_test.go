@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -177,4 +178,56 @@ func shimCount(t *testing.T, dataDir string) int {
 		}
 	}
 	return n
+}
+
+// TestServerKilledWhileWaitingOnDependency kills the server while a task's app waits for its
+// sidecar to be HEALTHY: after the restart the sidecar keeps running as the same process, its
+// health checks go on, and the app starts once it is healthy (it exits 1, stopping the task,
+// if it cannot reach the sidecar).
+func TestServerKilledWhileWaitingOnDependency(t *testing.T) {
+	t.Parallel()
+	parent, cgroupDirs := testCgroupParent(t)
+	dir := t.TempDir()
+	s := startServer(t, dir, "--cgroup-parent", parent)
+	client := newSDK(t, s)
+	appImage(t, s)
+	port := "18423" // the sidecar's, found on the host by its command line (no other test serves on it)
+	health := &types.HealthCheck{Command: []string{"CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:" + port + "/health || exit 1"},
+		Interval: aws.Int32(5), Timeout: aws.Int32(2), Retries: aws.Int32(2)}
+	td := sdkRegister(t, client, "killdeps",
+		types.ContainerDefinition{Name: aws.String("sidecar"), Image: aws.String(ecrRef), Essential: aws.Bool(false),
+			EntryPoint: []string{"/bin/sh", "-c"}, Command: []string{"sleep 2; exec /app serve :" + port}, HealthCheck: health},
+		types.ContainerDefinition{Name: aws.String("app"), Image: aws.String(ecrRef), EntryPoint: []string{"/bin/sh", "-c"},
+			Command:   []string{"wget -q -O /dev/null http://127.0.0.1:" + port + "/health && exec /app serve :18424"},
+			DependsOn: []types.ContainerDependency{{ContainerName: aws.String("sidecar"), Condition: types.ContainerConditionHealthy}}})
+	arn := aws.ToString(sdkRunTask(t, client, &ecs.RunTaskInput{TaskDefinition: aws.String(td)})[0].TaskArn)
+	pollTask(t, client, arn, time.Minute, "the sidecar RUNNING, the app waiting", func(task types.Task) bool {
+		return aws.ToString(container(t, task, "sidecar").LastStatus) == "RUNNING"
+	})
+	sidecar := func() []string {
+		out, _ := exec.Command("pgrep", "-f", "serve :"+port).Output()
+		return strings.Fields(string(out))
+	}
+	var before []string
+	for deadline := time.Now().Add(10 * time.Second); len(before) == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		before = sidecar()
+	}
+	if task := describeTask(t, client, arn); aws.ToString(task.LastStatus) != "PENDING" || len(before) != 1 {
+		t.Fatalf("before the kill: %s, sidecar processes %v; want PENDING with one sidecar serving", taskSummary(task), before)
+	}
+	s.Kill()
+	s = startServer(t, dir, "--cgroup-parent", parent)
+	client = newSDK(t, s)
+	task := pollTask(t, client, arn, time.Minute, "RUNNING", func(task types.Task) bool {
+		return aws.ToString(task.LastStatus) != "PENDING"
+	})
+	if aws.ToString(task.LastStatus) != "RUNNING" || container(t, task, "sidecar").HealthStatus != types.HealthStatusHealthy {
+		t.Fatalf("after the restart: %s; want RUNNING with the sidecar HEALTHY", taskSummary(task))
+	}
+	if after := sidecar(); !slices.Equal(after, before) {
+		t.Fatalf("sidecar processes %v before the kill, %v after: want the same one", before, after)
+	}
+	stopTask(t, client, arn)
+	waitStopped(t, client, arn)
+	noLeaks(t, dir, cgroupDirs, "after the task stopped")
 }
