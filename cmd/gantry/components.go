@@ -120,6 +120,7 @@ func buildComponents(f serverFlags, st *store.Store, endpoint string, logger *sl
 	front := api.New(logger, ecs.Service(ecsOps), ecr.Service(ops.NewECR(ecrbackend.New(reg), endpoint)), ec2.Service(ec2Ops),
 		logs.Service(logsOps))
 	front.Handle("/v2/", reg)
+	front.SetOpTimeout(f.apiTimeout)
 	seal, err := openSealer(f.dataDir)
 	if err != nil {
 		logEvents.Close()

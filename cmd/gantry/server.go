@@ -37,6 +37,7 @@ type serverFlags struct {
 	lbAddressPool string
 	debugListen   string
 	retention     time.Duration // of stopped tasks
+	apiTimeout    time.Duration // of one AWS API request
 	host          hostFlags
 	iam           iamFlags
 }
@@ -66,6 +67,7 @@ func runServer(args []string) int {
 	fs.StringVar(&f.debugListen, "debug-listen", "", "address of Go's profiler (/debug/pprof/), for tuning (\"\": none; keep it on loopback)")
 	fs.StringVar(&f.lbAddressPool, "lb-address-pool", ops.DefaultLBAddressPool.String(), "IPv4 prefix from which each load balancer gets the host address its listeners listen on (default: loopback, so every load balancer can use port 80)")
 	fs.DurationVar(&f.retention, "stopped-task-retention", ops.DefaultStoppedTaskRetention, "how long a stopped task stays in DescribeTasks and ListTasks before it is deleted (AWS: at least an hour; 0: kept forever)")
+	fs.DurationVar(&f.apiTimeout, "api-timeout", api.DefaultOpTimeout, "how long one AWS API request may wait (on etcd, mostly) before it is answered 503 ServiceUnavailable, which clients retry (0: no bound)")
 	f.host.register(fs)
 	f.iam.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -73,6 +75,10 @@ func runServer(args []string) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "gantry server: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if f.apiTimeout < 0 {
+		fmt.Fprintf(os.Stderr, "gantry server: --api-timeout %s is negative (0: no bound)\n", f.apiTimeout)
 		return 2
 	}
 	if f.retention < 0 {

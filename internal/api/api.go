@@ -74,12 +74,14 @@ const DefaultMaxBody = 16 << 20
 
 // Server is the front door: an http.Handler for every registered service plus extra routes.
 type Server struct {
-	logger   *slog.Logger
-	maxBody  int64
-	byTarget map[string]*Service
-	byName   map[string]*Service
-	byVer    map[string]*Service
-	mux      *http.ServeMux
+	logger  *slog.Logger
+	maxBody int64
+	// opTimeout bounds one AWS API request (SetOpTimeout).
+	opTimeout time.Duration
+	byTarget  map[string]*Service
+	byName    map[string]*Service
+	byVer     map[string]*Service
+	mux       *http.ServeMux
 	// Account is the account every caller acts as until IAM names another.
 	Account string
 	// auth, when set, verifies signatures and decides requests (sigv4_verify.go, auth.go).
@@ -90,13 +92,14 @@ type Server struct {
 // New returns a front door serving services.
 func New(logger *slog.Logger, services ...*Service) *Server {
 	s := &Server{
-		logger:   logger.With(logx.KeyComponent, "api"),
-		maxBody:  DefaultMaxBody,
-		byTarget: map[string]*Service{},
-		byName:   map[string]*Service{},
-		byVer:    map[string]*Service{},
-		mux:      http.NewServeMux(),
-		Account:  model.DefaultAccount,
+		logger:    logger.With(logx.KeyComponent, "api"),
+		maxBody:   DefaultMaxBody,
+		opTimeout: DefaultOpTimeout,
+		byTarget:  map[string]*Service{},
+		byName:    map[string]*Service{},
+		byVer:     map[string]*Service{},
+		mux:       http.NewServeMux(),
+		Account:   model.DefaultAccount,
 	}
 	for _, svc := range services {
 		s.Register(svc)
@@ -122,6 +125,14 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 // SetMaxBody changes the request body limit.
 func (s *Server) SetMaxBody(n int64) { s.maxBody = n }
 
+// DefaultOpTimeout bounds how long one AWS API request may take: far beyond any operation's
+// work, short of the aws CLI's 60 s read timeout.
+const DefaultOpTimeout = 20 * time.Second
+
+// SetOpTimeout changes how long one AWS API request may take before it is answered
+// ServiceUnavailable (503), which the SDKs retry; 0 means no bound.
+func (s *Server) SetOpTimeout(d time.Duration) { s.opTimeout = d }
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h, pattern := s.mux.Handler(r); pattern != "" {
@@ -146,8 +157,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	log := s.logger.With(logx.KeyRequestID, reqID, logx.KeyService, req.Service, logx.KeyOperation, req.Operation)
 	ctx := logx.WithLogger(r.Context(), log)
+	// A store that does not answer (an etcd down or cut off) must not hold the caller forever.
+	if s.opTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.opTimeout)
+		defer cancel()
+	}
 	if s.auth != nil {
 		if err := s.authenticate(ctx, r, svc, req); err != nil {
+			err = s.outOfTime(ctx, r, err)
 			var fail *authFailure
 			if errors.As(err, &fail) {
 				writeAuthError(w, req, svc, enc, fail)
@@ -159,6 +177,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	out, err := s.call(ctx, svc, req)
+	if err != nil {
+		err = s.outOfTime(ctx, r, err)
+	}
 	if err == nil {
 		err = enc.writeResult(w, req, svc, out)
 	} else {
@@ -167,6 +188,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil && apierr.KindOf(err) == apierr.Internal && !errors.Is(err, errPanic) {
 		log.Error("request failed", logx.KeyError, err)
 	}
+}
+
+// outOfTime answers Unavailable for a request that failed because it ran out of its time
+// (not because its caller went away), whatever its error says; it returns other errors as
+// they are.
+func (s *Server) outOfTime(ctx context.Context, r *http.Request, err error) error {
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) || r.Context().Err() != nil {
+		return err
+	}
+	logx.From(ctx).Warn("request ran out of time", "timeout", s.opTimeout, logx.KeyError, err)
+	return apierr.Errorf(apierr.Unavailable, "The service is unavailable: the request did not complete in %s. Retry it.", s.opTimeout)
 }
 
 // errPanic marks the error of an operation that panicked; call has logged it with its stack.

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 type call struct {
@@ -241,5 +242,36 @@ func TestOversizedBodyNotRead(t *testing.T) {
 				t.Errorf("server read %d bytes of the body, want at most %d", body.n, tt.maxRead)
 			}
 		})
+	}
+}
+
+// TestStalledRequestAnswersUnavailable: a request whose store does not answer is answered
+// 503 once its time is up, in each protocol's words (ECS's own code for server faults), and
+// the server goes on serving.
+func TestStalledRequestAnswersUnavailable(t *testing.T) {
+	fx := newFixture()
+	fx.srv.SetOpTimeout(50 * time.Millisecond)
+	ts := httptest.NewServer(fx.srv)
+	defer ts.Close()
+	for _, tt := range []struct {
+		name string
+		c    call
+		code string
+	}{
+		{"json", call{target: fakePrefix + ".Stall", ct: ct11, body: `{}`}, "ServiceUnavailable"},
+		{"ecs", call{target: ecsPrefix + ".Stall", ct: ct11, body: `{}`}, "ServerException"},
+		{"query", call{body: "Action=Stall&Version=" + elbVersion, ct: formCT, auth: authFor("us-east-1", "elasticloadbalancing")}, "ServiceUnavailable"},
+	} {
+		t0 := time.Now()
+		a := tt.c.do(t, ts.URL)
+		if a.status != http.StatusServiceUnavailable || a.code != tt.code || !strings.Contains(a.message, "did not complete in 50ms") {
+			t.Errorf("%s: status %d code %q message %q, want 503 %s", tt.name, a.status, a.code, a.message, tt.code)
+		}
+		if d := time.Since(t0); d > 5*time.Second {
+			t.Errorf("%s: answered after %s", tt.name, d)
+		}
+	}
+	if a := (call{target: fakeEcho, ct: ct11, body: `{"name":"after"}`}).do(t, ts.URL); a.status != 200 {
+		t.Fatalf("request after the stalls: status %d %s", a.status, a.body)
 	}
 }

@@ -47,6 +47,8 @@ func DefaultErrorCode(k apierr.Kind) string {
 		return "ConflictException"
 	case apierr.Internal:
 		return "InternalFailure"
+	case apierr.Unavailable:
+		return "ServiceUnavailable"
 	}
 	return "ValidationException"
 }
@@ -83,6 +85,8 @@ func shapeError(svc *Service, proto Protocol, err error) errorShape {
 	case apierr.Internal:
 		e.status, e.sender = http.StatusInternalServerError, false
 		e.message = "An internal error occurred; the request id identifies it in the server log."
+	case apierr.Unavailable:
+		e.status, e.sender = http.StatusServiceUnavailable, false
 	case apierr.TooLarge:
 		e.status = http.StatusRequestEntityTooLarge
 	case apierr.AccessDenied:

@@ -98,14 +98,19 @@ type fixture struct {
 
 func newFixture() *fixture {
 	fx := &fixture{}
+	// stall waits as a call to a store that does not answer does: until its context ends.
+	stall := func(ctx context.Context, _ *api.Request) (any, error) {
+		<-ctx.Done()
+		return nil, fmt.Errorf("read record: %w", ctx.Err())
+	}
 	boom := func(context.Context, *api.Request) (any, error) {
 		fx.panics.Add(1)
 		panic("boom")
 	}
 	ecsSvc := &api.Service{SigningName: "ecs", TargetPrefix: ecsPrefix, Protocol: api.JSON,
-		Operations: map[string]api.Operation{"Boom": boom},
+		Operations: map[string]api.Operation{"Boom": boom, "Stall": stall},
 		ErrorCode: func(k apierr.Kind) string {
-			if k == apierr.Internal {
+			if k == apierr.Internal || k == apierr.Unavailable { // as api/ecs names them
 				return "ServerException"
 			}
 			return ""
@@ -122,7 +127,8 @@ func newFixture() *fixture {
 			"Broken": api.JSONOp(func(context.Context, model.Scope, *echoInput) (*echoOutput, error) {
 				return nil, errors.New("disk on fire")
 			}),
-			"Boom": boom,
+			"Boom":  boom,
+			"Stall": stall,
 		}}
 	elb := &api.Service{SigningName: "elasticloadbalancing", Protocol: api.Query, XMLNamespace: elbNS, APIVersion: elbVersion,
 		Operations: map[string]api.Operation{
@@ -137,7 +143,8 @@ func newFixture() *fixture {
 				}
 				return out, nil
 			},
-			"Boom": boom,
+			"Boom":  boom,
+			"Stall": stall,
 		}}
 	ec2 := &api.Service{SigningName: "ec2", Protocol: api.EC2Query, XMLNamespace: ec2NS, APIVersion: ec2Version,
 		Operations: map[string]api.Operation{

@@ -33,6 +33,9 @@ const (
 	MissingParameter Kind = "missing parameter"
 	TooLarge         Kind = "request too large"
 	Internal         Kind = "internal"
+	// Unavailable is a request that ran out of time waiting on the store (an etcd that does
+	// not answer): nothing is wrong with it, and a retry may succeed.
+	Unavailable Kind = "unavailable"
 
 	ClusterContainsServices Kind = "cluster contains services"
 	ClusterContainsTasks    Kind = "cluster contains tasks"

@@ -181,6 +181,21 @@ func TestServerExternalEtcd(t *testing.T) {
 // and returns its client URL.
 func startExternalEtcd(t *testing.T) string {
 	t.Helper()
+	return newExternalEtcd(t).clientURL
+}
+
+// externalEtcd is a /usr/bin/etcd process the test may kill and start again on the same data
+// and ports.
+type externalEtcd struct {
+	dir, clientURL, peerURL string
+	out                     lockedBuffer
+	cmd                     *exec.Cmd
+	done                    chan struct{}
+}
+
+// newExternalEtcd starts an etcd that is killed when the test ends.
+func newExternalEtcd(t *testing.T) *externalEtcd {
+	t.Helper()
 	const bin = "/usr/bin/etcd"
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s is missing: install Debian's etcd-server (scripts/setup.sh does)", bin)
@@ -193,40 +208,51 @@ func startExternalEtcd(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	clientURL, peerURL := "http://"+clientAddr, "http://"+peerAddr
-	cmd := exec.Command(bin,
+	e := &externalEtcd{dir: t.TempDir(), clientURL: "http://" + clientAddr, peerURL: "http://" + peerAddr}
+	t.Cleanup(e.kill)
+	e.start(t)
+	return e
+}
+
+// start runs etcd and waits until it is healthy.
+func (e *externalEtcd) start(t *testing.T) {
+	t.Helper()
+	e.cmd = exec.Command("/usr/bin/etcd",
 		"--name", "e2e",
-		"--data-dir", filepath.Join(dir, "data"),
-		"--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
-		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
-		"--initial-cluster", "e2e="+peerURL,
-		"--logger", "zap", "--log-outputs", filepath.Join(dir, "etcd.log"),
+		"--data-dir", filepath.Join(e.dir, "data"),
+		"--listen-client-urls", e.clientURL, "--advertise-client-urls", e.clientURL,
+		"--listen-peer-urls", e.peerURL, "--initial-advertise-peer-urls", e.peerURL,
+		"--initial-cluster", "e2e="+e.peerURL,
+		"--logger", "zap", "--log-outputs", filepath.Join(e.dir, "etcd.log"),
 	)
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
+	e.cmd.Stdout, e.cmd.Stderr = &e.out, &e.out
+	if err := e.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-	})
+	e.done = done
+	go func() { _ = e.cmd.Wait(); close(done) }()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	for {
-		if etcdHealthy(ctx, clientURL) {
-			return clientURL
+		if etcdHealthy(ctx, e.clientURL) {
+			return
 		}
 		select {
 		case <-done:
-			t.Fatalf("etcd exited: %s", out.String())
+			t.Fatalf("etcd exited: %s", e.out.String())
 		case <-ctx.Done():
-			t.Fatalf("etcd not healthy after a minute: %s", out.String())
+			t.Fatalf("etcd not healthy after a minute: %s", e.out.String())
 		case <-time.After(100 * time.Millisecond):
 		}
+	}
+}
+
+// kill ends etcd at once, as a crash would.
+func (e *externalEtcd) kill() {
+	if e.cmd != nil && e.cmd.Process != nil {
+		_ = e.cmd.Process.Kill()
+		<-e.done
 	}
 }
 

@@ -73,7 +73,7 @@ func errorCode(k apierr.Kind) string {
 		return "UnsupportedFeatureException"
 	case apierr.TokenReused:
 		return "ConflictException"
-	case apierr.Internal:
+	case apierr.Internal, apierr.Unavailable:
 		return "ServerException"
 	case apierr.ClusterContainsServices:
 		return "ClusterContainsServicesException"
