@@ -89,7 +89,7 @@ func TestAdoptWhileStarting(t *testing.T) {
 		second.DependsOn = []model.ContainerDependency{{ContainerName: "first", Condition: "SUCCESS"}}
 		a := assignment(first, second)
 		run := h.start(t, a, false)
-		h.wait(t, a.Task.ID, func(r model.TaskReport) bool { return containerOf(r, "first").LastStatus == model.ContainerRunning })
+		pulled := h.wait(t, a.Task.ID, func(r model.TaskReport) bool { return containerOf(r, "first").LastStatus == model.ContainerRunning })
 		run.halt(t)
 		before, _ := h.rt.TaskState(t.Context(), a.Task.ID)
 		a.Task.LastStatus = model.TaskPending
@@ -106,6 +106,10 @@ func TestAdoptWhileStarting(t *testing.T) {
 		}
 		if got := h.startOrder(); !slices.Equal(got, []string{"first", "second"}) {
 			t.Errorf("starts = %v, want each container once", got)
+		}
+		if !r.PullStartedAt.Equal(pulled.PullStartedAt) || !r.PullStoppedAt.Equal(pulled.PullStoppedAt) {
+			t.Errorf("pull %v-%v, then %v-%v after the resumed start: want the first pull's times",
+				pulled.PullStartedAt, pulled.PullStoppedAt, r.PullStartedAt, r.PullStoppedAt)
 		}
 	})
 }

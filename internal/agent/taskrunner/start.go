@@ -76,8 +76,13 @@ func (r *Runner) pending(sc *scope) (model.TaskStatus, error) {
 // pull fetches every container's image once per reference, reporting the pull times. A failure
 // stops the task as ECS does: CannotPullContainerError.
 func (r *Runner) pull(sc *scope) (map[string]image.Image, error) {
-	r.times.PullStartedAt = r.now()
-	r.report(sc.ctx)
+	// A resumed start's images were pulled before its first container started: its pull
+	// times stay (the images are fetched again, from the cache while they are there).
+	again := r.resumed && !r.times.PullStoppedAt.IsZero()
+	if !again {
+		r.times.PullStartedAt = r.now()
+		r.report(sc.ctx)
+	}
 	byRef := map[string]image.Image{}
 	imgs := map[string]image.Image{}
 	tokens := map[string]bool{} // registry auth, checked once per region
@@ -108,8 +113,10 @@ func (r *Runner) pull(sc *scope) (map[string]image.Image, error) {
 		imgs[c.def.Name] = img
 		c.digest, c.stopSignal = imageDigest(img), img.Config.StopSignal
 	}
-	r.times.PullStoppedAt = r.now()
-	r.report(sc.ctx)
+	if !again {
+		r.times.PullStoppedAt = r.now()
+		r.report(sc.ctx)
+	}
 	return imgs, nil
 }
 
