@@ -45,6 +45,9 @@ type serverFlags struct {
 // drainTimeout bounds how long a stopping server waits for in-flight requests.
 const drainTimeout = 10 * time.Second
 
+// healthTimeout bounds the health check's read of the store.
+const healthTimeout = 5 * time.Second
+
 func defaultDataDir() string {
 	if os.Geteuid() == 0 {
 		return "/var/lib/gantry"
@@ -314,7 +317,10 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprintln(w, `{"status":"starting"}`)
 		default:
-			body, err := (*g.health.Load())(r.Context())
+			// A store that does not answer makes the server degraded, not its health check hang.
+			ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+			body, err := (*g.health.Load())(ctx)
+			cancel()
 			if err != nil {
 				w.WriteHeader(http.StatusServiceUnavailable)
 				fmt.Fprintf(w, "{\"status\":\"degraded\",\"error\":%q}\n", err.Error())

@@ -3,6 +3,9 @@ package e2e
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,7 +20,8 @@ import (
 // back on the same data while tasks run. The tasks keep running; afterwards the server places
 // and starts new tasks, stops the old ones as asked, and its controllers keep a new service's
 // task running: every watch and the controllers' leadership came back without a server restart.
-// While etcd is down, API calls are answered 503 after --api-timeout instead of hanging.
+// While etcd is down, API calls are answered 503 after --api-timeout, and the health check 503
+// degraded, instead of hanging.
 func TestServerSurvivesEtcdRestart(t *testing.T) {
 	t.Parallel()
 	etcd := newExternalEtcd(t)
@@ -49,6 +53,17 @@ func TestServerSurvivesEtcdRestart(t *testing.T) {
 	}
 	if d := time.Since(t0); d > 15*time.Second {
 		t.Fatalf("DescribeTasks while etcd is down answered after %s, want about the 3 s --api-timeout", d)
+	}
+	// The health check says so, at once rather than never.
+	t0 = time.Now()
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Get(s.URL + "/_gantry/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"degraded"`) || time.Since(t0) > 15*time.Second {
+		t.Fatalf("health while etcd is down: %d %s after %s, want 503 degraded within seconds", resp.StatusCode, body, time.Since(t0))
 	}
 	etcd.start(t)
 
