@@ -193,14 +193,7 @@ func (r *Runner) resumeStart(sc *scope) {
 		r.log.Info("resuming the start of a task the last agent did not finish starting", "status", r.known)
 		return
 	}
-	names := make([]string, len(r.containers))
-	for i, c := range r.containers {
-		names[i] = c.def.Name
-	}
-	// Loopback: the ENI, and the namespace it made, stay.
-	err := Release(sc.ctx, ReleaseConfig{Runtime: r.cfg.Runtime, Rootfs: r.cfg.Rootfs, Network: Loopback{},
-		StateDir: r.cfg.StateDir}, r.id, names)
-	if err != nil {
+	if err := r.release(sc.ctx, Loopback{}); err != nil { // Loopback: the ENI, and its namespace, stay
 		r.log.Warn("undo an unfinished start", logx.KeyError, err)
 		r.fail(model.StopTaskFailedToStart, "the agent restarted while the task was starting")
 		return

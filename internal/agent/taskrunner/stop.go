@@ -122,12 +122,7 @@ func (r *Runner) deprovisioning(sc *scope) (model.TaskStatus, error) {
 	_ = r.awaitSandbox() // one still being made is deleted below, not beside its creation
 	r.settleEndpoint()
 	r.closeEndpoint()
-	names := make([]string, len(r.containers))
-	for i, c := range r.containers {
-		names[i] = c.def.Name
-	}
-	if err := Release(sc.ctx, ReleaseConfig{Runtime: r.cfg.Runtime, Rootfs: r.cfg.Rootfs, Network: r.cfg.Network,
-		StateDir: r.cfg.StateDir}, r.id, names); err != nil {
+	if err := r.release(sc.ctx, r.cfg.Network); err != nil {
 		if sc.ctx.Err() != nil {
 			return r.known, sc.ctx.Err()
 		}
@@ -135,6 +130,16 @@ func (r *Runner) deprovisioning(sc *scope) (model.TaskStatus, error) {
 		r.leaked = true // keep the state dir: a live mount may sit under it
 	}
 	return model.TaskStopped, nil
+}
+
+// release is Release of this task's sandbox, filesystems and, through network, its network.
+func (r *Runner) release(ctx context.Context, network Network) error {
+	names := make([]string, len(r.containers))
+	for i, c := range r.containers {
+		names[i] = c.def.Name
+	}
+	return Release(ctx, ReleaseConfig{Runtime: r.cfg.Runtime, Rootfs: r.cfg.Rootfs, Network: network,
+		StateDir: r.cfg.StateDir}, r.id, names)
 }
 
 // ReleaseConfig is what Release needs.
